@@ -1,0 +1,279 @@
+//! Finding a data set on disk, downloading it on first use.
+//!
+//! A [`DataFile`] names a file by its canonical URL and its SHA-256. [`DataFile::locate`] looks for it, in order:
+//! 1. an explicit path (the `--data PATH` flag): the user's own file, used as it is, so a learner can train on any
+//!    text;
+//! 2. the data directory (`$LLM_DATA_DIR`, or `data/` at the root of this repository): the canonical file,
+//!    checked against its SHA-256;
+//! 3. the canonical URL: downloaded into the data directory (to a temporary file, checked, then renamed, so an
+//!    interrupted download never leaves a half file behind). `LLM_OFFLINE=1` forbids this step.
+//!
+//! Every failure says what is wrong and how to fix it.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// A data set file, named by where it comes from and what its bytes hash to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataFile {
+    /// The name it is cached under in the data directory.
+    pub file_name: &'static str,
+    /// Where a first run downloads it from.
+    pub url: &'static str,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: &'static str,
+}
+
+/// Karpathy's Tiny Shakespeare (about 1.1 MB of plays), the corpus of char-rnn and nanoGPT.
+pub const TINY_SHAKESPEARE: DataFile = DataFile {
+    file_name: "tinyshakespeare.txt",
+    url: "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+    sha256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+};
+
+/// Environment variable naming the data directory.
+pub const DATA_DIR_ENV: &str = "LLM_DATA_DIR";
+/// Environment variable that, set to anything but `0`, forbids downloads.
+pub const OFFLINE_ENV: &str = "LLM_OFFLINE";
+
+/// Everything that can go wrong while locating a data file, each with the fix in its message.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("--data {path}: no such file; check the path, or leave --data out to use the cached download")]
+    ExplicitPathMissing { path: PathBuf },
+    #[error(
+        "{path} is corrupt: its sha256 is {actual}, expected {expected}. Delete it and run again to download it \
+         afresh, or replace it with a copy of {url}"
+    )]
+    Corrupt {
+        path: PathBuf,
+        url: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "{file_name} is not in {dir} and downloads are off ({OFFLINE_ENV} is set). Download {url} and save it as \
+         {dir}/{file_name}, point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH"
+    )]
+    Offline {
+        file_name: String,
+        dir: PathBuf,
+        url: String,
+    },
+    #[error(
+        "could not download {url}: {reason}. If this machine is offline, save that file as {dir}/{file_name}, \
+         point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH"
+    )]
+    Download {
+        url: String,
+        reason: String,
+        dir: PathBuf,
+        file_name: String,
+    },
+    #[error("downloaded {url} but its sha256 is {actual}, expected {expected}; nothing was saved. Try again later")]
+    DownloadCorrupt {
+        url: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl DataFile {
+    /// The path of this file, downloading it into the data directory first if it is not there yet.
+    pub fn locate(&self, explicit: Option<&Path>) -> Result<PathBuf, DataError> {
+        self.locate_in(explicit, &data_dir())
+    }
+
+    /// [`DataFile::locate`] with the data directory given, for tests and tools.
+    pub fn locate_in(&self, explicit: Option<&Path>, dir: &Path) -> Result<PathBuf, DataError> {
+        if let Some(path) = explicit {
+            return if path.is_file() {
+                Ok(path.to_path_buf())
+            } else {
+                Err(DataError::ExplicitPathMissing {
+                    path: path.to_path_buf(),
+                })
+            };
+        }
+        let path = dir.join(self.file_name);
+        if path.is_file() {
+            let actual = sha256_hex(&read(&path)?);
+            if actual != self.sha256 {
+                return Err(DataError::Corrupt {
+                    path,
+                    url: self.url.into(),
+                    expected: self.sha256.into(),
+                    actual,
+                });
+            }
+            return Ok(path);
+        }
+        if std::env::var(OFFLINE_ENV).is_ok_and(|v| v != "0") {
+            return Err(DataError::Offline {
+                file_name: self.file_name.into(),
+                dir: dir.into(),
+                url: self.url.into(),
+            });
+        }
+        self.download_into(dir)?;
+        Ok(path)
+    }
+
+    /// The file's text, located as by [`DataFile::locate`].
+    pub fn read_to_string(&self, explicit: Option<&Path>) -> Result<String, DataError> {
+        let path = self.locate(explicit)?;
+        fs::read_to_string(&path).map_err(|source| DataError::Io { path, source })
+    }
+
+    fn download_into(&self, dir: &Path) -> Result<(), DataError> {
+        let download_error = |reason: String| DataError::Download {
+            url: self.url.into(),
+            reason,
+            dir: dir.into(),
+            file_name: self.file_name.into(),
+        };
+        eprintln!("downloading {} into {}", self.url, dir.display());
+        let mut response = ureq::get(self.url).call().map_err(|e| download_error(e.to_string()))?;
+        let mut bytes = Vec::new();
+        response
+            .body_mut()
+            .as_reader()
+            .read_to_end(&mut bytes)
+            .map_err(|e| download_error(e.to_string()))?;
+        let actual = sha256_hex(&bytes);
+        if actual != self.sha256 {
+            return Err(DataError::DownloadCorrupt {
+                url: self.url.into(),
+                expected: self.sha256.into(),
+                actual,
+            });
+        }
+        write_atomically(&dir.join(self.file_name), &bytes)
+    }
+}
+
+/// The data directory: `$LLM_DATA_DIR`, or `data/` at the root of this repository.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"),
+    }
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: readers see the old file or the
+/// whole new one, never a partial write.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let io_error = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io_error)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = fs::File::create(&tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_error)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, DataError> {
+    fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "First Citizen:\nBefore we proceed any further, hear me speak.\n";
+
+    /// A data file whose hash is that of [`TEXT`] and whose URL refuses connections at once (nothing listens on
+    /// port 9 of the loopback address).
+    fn small_file() -> DataFile {
+        DataFile {
+            file_name: "small.txt",
+            url: "http://127.0.0.1:9/small.txt",
+            sha256: Box::leak(sha256_hex(TEXT.as_bytes()).into_boxed_str()),
+        }
+    }
+
+    #[test]
+    fn sha256_matches_a_published_test_vector() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_cached_file_with_the_right_hash_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = small_file();
+        fs::write(dir.path().join(file.file_name), TEXT).unwrap();
+        assert_eq!(file.locate_in(None, dir.path()).unwrap(), dir.path().join("small.txt"));
+    }
+
+    #[test]
+    fn a_cached_file_with_the_wrong_hash_is_reported_corrupt_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("small.txt"), "truncated").unwrap();
+        let err = small_file().locate_in(None, dir.path()).unwrap_err();
+        assert!(matches!(err, DataError::Corrupt { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("is corrupt"), "{message}");
+        assert!(message.contains("Delete it and run again"), "{message}");
+        assert!(message.contains(&sha256_hex(b"truncated")), "{message}");
+    }
+
+    #[test]
+    fn a_failed_download_says_where_to_put_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = small_file().locate_in(None, dir.path()).unwrap_err();
+        assert!(matches!(err, DataError::Download { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("save that file as {}/small.txt", dir.path().display())),
+            "{message}"
+        );
+        assert!(message.contains("--data PATH"), "{message}");
+        assert!(!dir.path().join("small.txt").exists(), "no partial file is left behind");
+    }
+
+    #[test]
+    fn an_explicit_path_is_used_as_is_or_reported_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("my_corpus.txt");
+        fs::write(&own, "any text at all").unwrap();
+        assert_eq!(small_file().locate_in(Some(&own), dir.path()).unwrap(), own);
+
+        let missing = dir.path().join("nope.txt");
+        let err = small_file().locate_in(Some(&missing), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_the_whole_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/out.bin");
+        write_atomically(&path, b"old contents").unwrap();
+        write_atomically(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,11 @@
+//! What every chapter shares: choosing the compute device ([`device`]) and fetching the data sets ([`data`]).
+//!
+//! Nothing here is about language models; it is the plumbing that lets each chapter's code run unchanged on the
+//! CPU (burn's `flex` backend) or a GPU (burn's `wgpu` backend), and find Tiny Shakespeare and the SMS Spam
+//! Collection on disk whether the machine is online or not.
+
+pub mod data;
+pub mod device;
+
+pub use data::{DataError, DataFile, TINY_SHAKESPEARE};
+pub use device::{DeviceChoice, DeviceError, SelectedDevice, every_backend, select_device};
