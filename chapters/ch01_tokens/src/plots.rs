@@ -15,6 +15,20 @@ pub fn draw_heatmap<DB: DrawingBackend>(
     x_desc: &str,
     y_desc: &str,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    draw_labelled_heatmap(area, values, title, (x_desc, &[]), (y_desc, &[]))?;
+    area.present()
+}
+
+/// [`draw_heatmap`] with a name for every column and row (for example the tokens of a sentence); an axis given no
+/// names is numbered. Each axis is `(description, names)`. It leaves presenting the drawing to the caller, so that
+/// several heatmaps can share one figure.
+pub fn draw_labelled_heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    values: &[Vec<f32>],
+    title: &str,
+    (x_desc, x_names): (&str, &[String]),
+    (y_desc, y_names): (&str, &[String]),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let rows = values.len();
     let cols = values.first().map_or(0, Vec::len);
     let (lo, hi) = values
@@ -29,21 +43,40 @@ pub fn draw_heatmap<DB: DrawingBackend>(
     let (plot_area, bar_area) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(110));
     // Rows run downwards like a matrix's: row 0 at the top. Each cell is a unit square centred on its indices.
     let (width, height) = (cols as f64, rows as f64);
+    // Names along the y axis need room for the longest; every cell of a named axis gets its tick.
+    let y_room = match y_names.iter().map(|n| n.chars().count()).max() {
+        Some(longest) => 30 + 8 * longest as u32,
+        None => 50,
+    };
+    let tick_name = |names: &[String], at: f64| {
+        let index = at.round();
+        match names.get(index as usize) {
+            _ if names.is_empty() => format!("{at:.0}"),
+            Some(name) if (at - index).abs() < 1e-6 && index >= 0.0 => name.clone(),
+            _ => String::new(),
+        }
+    };
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(50)
+        .y_label_area_size(y_room)
         .build_cartesian_2d(-0.5..width - 0.5, height - 0.5..-0.5)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
+    let (x_tick, y_tick) = (|x: &f64| tick_name(x_names, *x), |y: &f64| tick_name(y_names, *y));
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style(("sans-serif", 13))
-        .draw()?;
+        .x_label_formatter(&x_tick)
+        .y_label_formatter(&y_tick)
+        .label_style(("sans-serif", 13));
+    if !x_names.is_empty() {
+        mesh.x_labels(cols).x_label_style(("sans-serif", 11));
+    }
+    if !y_names.is_empty() {
+        mesh.y_labels(rows);
+    }
+    mesh.draw()?;
     chart.draw_series(values.iter().enumerate().flat_map(|(r, row)| {
         row.iter().enumerate().map(move |(c, &v)| {
             let (x, y) = (c as f64, r as f64);
@@ -76,7 +109,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(
             EmptyElement::at((1.0, v)) + Text::new(format!("{v:.2}"), (6, -6), ("sans-serif", 13).into_font())
         }),
     )?;
-    area.present()
+    Ok(())
 }
 
 /// [`draw_heatmap`] into an SVG file of `size` pixels.

@@ -1,4 +1,5 @@
-//! What every chapter shares: choosing the compute device ([`device`]) and fetching the data sets ([`data`]).
+//! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]), and
+//! checking the book's figures against the code that draws them ([`figures`]).
 //!
 //! Nothing here is about language models; it is the plumbing that lets each chapter's code run unchanged on the
 //! CPU (burn's `flex` backend) or a GPU (burn's `wgpu` backend), and find Tiny Shakespeare and the SMS Spam
@@ -6,6 +7,7 @@
 
 pub mod data;
 pub mod device;
+pub mod figures;
 
 pub use data::{DataError, DataFile, TINY_SHAKESPEARE};
 pub use device::{DeviceChoice, DeviceError, SelectedDevice, every_backend, select_device};

@@ -1,0 +1,114 @@
+//! Multi-head attention as one batched computation.
+
+use attention::{scaled_dot_product_attention, self_attention_mask};
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+
+// ANCHOR: split_merge
+/// `[batch, t, h * d_head]` to `[batch, h, t, d_head]`: the last dimension is cut into `n_heads` slices of width
+/// $d_{head}$, one per head, and the heads become a batch dimension so that all of them attend in one matmul.
+pub fn split_heads(x: Tensor<3>, n_heads: usize) -> Tensor<4> {
+    let [batch, t, d_model] = x.dims();
+    x.reshape([batch, t, n_heads, d_model / n_heads]).swap_dims(1, 2)
+}
+
+/// The inverse of [`split_heads`]: `[batch, h, t, d_head]` to `[batch, t, h * d_head]`, which concatenates the
+/// heads' outputs position by position: $\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)$.
+pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
+    let [batch, n_heads, t, d_head] = x.dims();
+    x.swap_dims(1, 2).reshape([batch, t, n_heads * d_head])
+}
+// ANCHOR_END: split_merge
+
+// ANCHOR: config
+/// Configuration of [`MultiHeadAttention`].
+#[derive(Config, Debug)]
+pub struct MultiHeadAttentionConfig {
+    /// Width of the model: of the inputs, the outputs, and of all heads together.
+    pub d_model: usize,
+    /// Number of heads $h$; each has width $d_{head} = d_{model} / h$.
+    pub n_heads: usize,
+    /// Whether the four projections have biases (GPT-2 and PyTorch's `nn.MultiheadAttention`: yes).
+    #[config(default = true)]
+    pub bias: bool,
+}
+
+/// $h$ heads of attention. $W^Q$ holds the $h$ matrices $W_i^Q$ side by side (and so for $W^K$, $W^V$), so one
+/// `[d_model, d_model]` matmul projects every head at once.
+#[derive(Module, Debug)]
+pub struct MultiHeadAttention {
+    pub w_q: Linear,
+    pub w_k: Linear,
+    pub w_v: Linear,
+    pub w_o: Linear,
+    pub n_heads: usize,
+}
+
+/// What [`MultiHeadAttention`] returns.
+#[derive(Debug, Clone)]
+pub struct MultiHeadOutput {
+    /// `[batch, t_q, d_model]`.
+    pub output: Tensor<3>,
+    /// `[batch, h, t_q, t_k]`: each head's attention weights.
+    pub weights: Tensor<4>,
+}
+
+impl MultiHeadAttentionConfig {
+    /// # Panics
+    /// If `d_model` is not a multiple of `n_heads`, saying so: the heads split the width evenly.
+    pub fn init(&self, device: &Device) -> MultiHeadAttention {
+        assert!(
+            self.n_heads > 0 && self.d_model.is_multiple_of(self.n_heads),
+            "d_model = {} cannot be split into {} heads of equal width: choose n_heads dividing d_model",
+            self.d_model,
+            self.n_heads
+        );
+        let linear = || {
+            LinearConfig::new(self.d_model, self.d_model)
+                .with_bias(self.bias)
+                .init(device)
+        };
+        MultiHeadAttention {
+            w_q: linear(),
+            w_k: linear(),
+            w_v: linear(),
+            w_o: linear(),
+            n_heads: self.n_heads,
+        }
+    }
+}
+// ANCHOR_END: config
+
+// ANCHOR: forward
+impl MultiHeadAttention {
+    /// Attention of the `query` positions `[batch, t_q, d_model]` over the `key`/`value` positions
+    /// `[batch, t_k, d_model]`: the same tensor three times for self-attention, the decoder's states and the
+    /// encoder's output for cross-attention. `allowed: [batch, t_q, t_k]` says which key each query may see; every
+    /// head gets the same mask.
+    pub fn forward(
+        &self,
+        query: Tensor<3>,
+        key: Tensor<3>,
+        value: Tensor<3>,
+        allowed: Option<Tensor<3, Bool>>,
+    ) -> MultiHeadOutput {
+        let q = split_heads(self.w_q.forward(query), self.n_heads); // [batch, h, t_q, d_head]
+        let k = split_heads(self.w_k.forward(key), self.n_heads); // [batch, h, t_k, d_head]
+        let v = split_heads(self.w_v.forward(value), self.n_heads);
+        let allowed = allowed.map(|mask| mask.unsqueeze_dim::<4>(1)); // [batch, 1, t_q, t_k], one for all heads
+        let heads = scaled_dot_product_attention(q, k, v, allowed);
+        MultiHeadOutput {
+            output: self.w_o.forward(merge_heads(heads.output)),
+            weights: heads.weights,
+        }
+    }
+
+    /// Self-attention of `x: [batch, t, d_model]`, with chapter 2's masks: `causal` hides the future,
+    /// `key_padding: [batch, t]` (true at real tokens) hides padding.
+    pub fn self_attention(&self, x: Tensor<3>, causal: bool, key_padding: Option<Tensor<2, Bool>>) -> MultiHeadOutput {
+        let [batch, t, _] = x.dims();
+        let allowed = self_attention_mask(batch, t, causal, key_padding, &x.device());
+        self.forward(x.clone(), x.clone(), x, allowed)
+    }
+}
+// ANCHOR_END: forward

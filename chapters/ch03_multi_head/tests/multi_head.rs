@@ -1,0 +1,234 @@
+//! Multi-head attention: properties that must hold for any weights and inputs, on every backend.
+
+use std::sync::OnceLock;
+
+use attention::{SelfAttention, SelfAttentionConfig, padding_mask};
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::{Distribution, Tolerance};
+use common::every_backend;
+use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, split_heads};
+use proptest::prelude::*;
+
+/// The CPU backend and wgpu, made once for the whole test binary.
+fn backends() -> &'static [(&'static str, Device)] {
+    static BACKENDS: OnceLock<Vec<(&'static str, Device)>> = OnceLock::new();
+    BACKENDS.get_or_init(every_backend)
+}
+
+fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
+    Tensor::<1>::from_floats(data, device).reshape(shape)
+}
+
+fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.to_data().try_to_vec::<f32>().unwrap()
+}
+
+fn floats(n: usize) -> impl Strategy<Value = Vec<f32>> {
+    prop::collection::vec(-2.0f32..2.0, n)
+}
+
+fn linear(weight: Tensor<2>, bias: Option<Tensor<1>>) -> Linear {
+    Linear {
+        weight: Param::from_tensor(weight),
+        bias: bias.map(Param::from_tensor),
+    }
+}
+
+#[test]
+fn split_heads_gives_each_head_its_own_columns() {
+    let device = &Device::flex();
+    // Every value distinct, so a value out of place cannot go unnoticed.
+    let x = Tensor::<1, Int>::arange(0..2 * 3 * 4, device).float().reshape([2, 3, 4]);
+    let heads = split_heads(x.clone(), 2); // [2, 2, 3, 2]
+    assert_eq!(heads.dims(), [2, 2, 3, 2]);
+    // Head 1 of batch 0 holds columns 2..4 of every position.
+    let head = values(heads.clone().slice([0..1, 1..2, 0..3, 0..2]));
+    let want = values(x.clone().slice([0..1, 0..3, 2..4]));
+    assert_eq!(head, want);
+    assert_eq!(values(merge_heads(heads)), values(x));
+}
+
+#[test]
+#[should_panic(expected = "cannot be split into 3 heads")]
+fn heads_must_divide_the_width() {
+    MultiHeadAttentionConfig::new(8, 3).init(&Device::flex());
+}
+
+/// Head `i` of `mha` as a single-head module: columns `i*d_head..(i+1)*d_head` of `W^Q`, `W^K`, `W^V`.
+fn head_as_single_attention(mha: &MultiHeadAttention, i: usize) -> SelfAttention {
+    let [d_model, _] = mha.w_q.weight.dims();
+    let d_head = d_model / mha.n_heads;
+    let columns = i * d_head..(i + 1) * d_head;
+    let slice = |l: &Linear| {
+        linear(
+            l.weight.val().slice([0..d_model, columns.clone()]),
+            l.bias.as_ref().map(|b| b.val().slice([columns.clone()])),
+        )
+    };
+    SelfAttention {
+        w_q: slice(&mha.w_q),
+        w_k: slice(&mha.w_k),
+        w_v: slice(&mha.w_v),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Every head's attention weights are a distribution over the keys: non-negative, summing to 1.
+    #[test]
+    fn attention_rows_are_distributions(seed in 0u64..1000, x in floats(2 * 6 * 8), causal: bool) {
+        for (_, device) in backends() {
+            device.seed(seed);
+            let mha = MultiHeadAttentionConfig::new(8, 2).init(device);
+            let weights = values(mha.self_attention(tensor3(&x, [2, 6, 8], device), causal, None).weights);
+            for row in weights.chunks(6) {
+                prop_assert!(row.iter().all(|&w| w >= 0.0));
+                prop_assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// Changing the tokens after position t leaves the causal outputs at positions <= t unchanged.
+    #[test]
+    fn causal_outputs_ignore_the_future(seed in 0u64..1000, t in 0usize..7, x in floats(7 * 8), noise in floats(7 * 8)) {
+        for (_, device) in backends() {
+            device.seed(seed);
+            let mha = MultiHeadAttentionConfig::new(8, 4).init(device);
+            let changed: Vec<f32> =
+                x.iter().zip(&noise).enumerate().map(|(i, (a, n))| if i / 8 > t { a + n } else { *a }).collect();
+            let before = values(mha.self_attention(tensor3(&x, [1, 7, 8], device), true, None).output);
+            let after = values(mha.self_attention(tensor3(&changed, [1, 7, 8], device), true, None).output);
+            prop_assert_eq!(&before[..(t + 1) * 8], &after[..(t + 1) * 8]);
+        }
+    }
+
+    /// Without positions, permuting the input tokens permutes the outputs the same way.
+    #[test]
+    fn attention_is_permutation_equivariant(seed in 0u64..1000, x in floats(5 * 8),
+                                            perm in Just((0..5).collect::<Vec<usize>>()).prop_shuffle()) {
+        for (_, device) in backends() {
+            device.seed(seed);
+            let mha = MultiHeadAttentionConfig::new(8, 2).init(device);
+            let permuted: Vec<f32> = perm.iter().flat_map(|&p| x[p * 8..(p + 1) * 8].to_vec()).collect();
+            let out = values(mha.self_attention(tensor3(&x, [1, 5, 8], device), false, None).output);
+            let out_permuted = values(mha.self_attention(tensor3(&permuted, [1, 5, 8], device), false, None).output);
+            for (i, &p) in perm.iter().enumerate() {
+                for (a, b) in out_permuted[i * 8..(i + 1) * 8].iter().zip(&out[p * 8..(p + 1) * 8]) {
+                    prop_assert!((a - b).abs() < 1e-5);
+                }
+            }
+        }
+    }
+
+    /// With one head and W^O = I (no bias), multi-head attention is chapter 2's single-head attention.
+    #[test]
+    fn one_head_with_identity_output_is_single_head_attention(seed in 0u64..1000, x in floats(2 * 6 * 8), causal: bool) {
+        for (_, device) in backends() {
+            device.seed(seed);
+            let single = SelfAttentionConfig::new(8, 8, 8).with_bias(true).init(device);
+            let mha = MultiHeadAttention {
+                w_q: single.w_q.clone(),
+                w_k: single.w_k.clone(),
+                w_v: single.w_v.clone(),
+                w_o: linear(Tensor::eye(8, device), None),
+                n_heads: 1,
+            };
+            let x = tensor3(&x, [2, 6, 8], device);
+            let padding = padding_mask(&[6, 4], 6, device);
+            let want = single.forward(x.clone(), causal, Some(padding.clone()));
+            let got = mha.self_attention(x, causal, Some(padding));
+            got.output.to_data().assert_approx_eq::<f32>(&want.output.to_data(), Tolerance::absolute(1e-5));
+            got.weights.reshape([2, 6, 6]).to_data().assert_approx_eq::<f32>(&want.weights.to_data(), Tolerance::absolute(1e-6));
+        }
+    }
+}
+
+#[test]
+fn every_head_is_a_single_head_attention_on_its_slice() {
+    for (name, device) in backends() {
+        device.seed(4);
+        let (d_model, n_heads, t) = (12, 3, 5);
+        let mha = MultiHeadAttentionConfig::new(d_model, n_heads).init(device);
+        let x = Tensor::<3>::random([2, t, d_model], Distribution::Normal(0.0, 1.0), device);
+        let all = mha.self_attention(x.clone(), true, None);
+        // Concat(head_1, ..., head_h) W^O, built head by head.
+        let heads: Vec<Tensor<3>> = (0..n_heads)
+            .map(|i| {
+                let single = head_as_single_attention(&mha, i).forward(x.clone(), true, None);
+                let weights = all
+                    .weights
+                    .clone()
+                    .slice([0..2, i..i + 1, 0..t, 0..t])
+                    .reshape([2, t, t]);
+                weights
+                    .to_data()
+                    .assert_approx_eq::<f32>(&single.weights.to_data(), Tolerance::absolute(1e-6));
+                single.output
+            })
+            .collect();
+        let concatenated = mha.w_o.forward(Tensor::cat(heads, 2));
+        concatenated
+            .to_data()
+            .assert_approx_eq::<f32>(&all.output.to_data(), Tolerance::absolute(1e-5));
+        eprintln!("{name}: each head checked");
+    }
+}
+
+#[test]
+fn gradients_match_central_finite_differences() {
+    for (name, device) in backends() {
+        let device = &device.clone().autodiff();
+        device.seed(5);
+        let mha = MultiHeadAttentionConfig::new(6, 2).init(device);
+        let x_data: Vec<f32> = (0..4 * 6).map(|i| (i as f32 * 0.53).sin()).collect();
+        let r: Vec<f32> = (0..4 * 6).map(|i| (i as f32 * 0.91).cos()).collect();
+        // L = sum_ij r_ij * out_ij, so every output counts with its own weight.
+        let loss = |x: Tensor<3>| (mha.self_attention(x, true, None).output * tensor3(&r, [1, 4, 6], device)).sum();
+
+        let x = tensor3(&x_data, [1, 4, 6], device).require_grad();
+        let analytic = values(x.grad(&loss(x.clone()).backward()).unwrap());
+        let eps = 1e-2;
+        for i in 0..x_data.len() {
+            let (mut plus, mut minus) = (x_data.clone(), x_data.clone());
+            plus[i] += eps;
+            minus[i] -= eps;
+            let loss_at = |x: &[f32]| loss(tensor3(x, [1, 4, 6], device)).into_scalar::<f32>();
+            let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * eps);
+            assert!(
+                (numeric - analytic[i]).abs() < 2e-3,
+                "{name}, x[{i}]: finite differences {numeric}, autodiff {}",
+                analytic[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn cpu_and_wgpu_agree() {
+    let (_, cpu) = &backends()[0];
+    cpu.seed(12);
+    let mha = MultiHeadAttentionConfig::new(32, 4).init(cpu);
+    let x: Vec<f32> = (0..2 * 16 * 32).map(|i| (i as f32 * 0.07).sin()).collect();
+    let lengths = [16, 9];
+    let run = |mha: &MultiHeadAttention, device: &Device| {
+        mha.self_attention(
+            tensor3(&x, [2, 16, 32], device),
+            true,
+            Some(padding_mask(&lengths, 16, device)),
+        )
+    };
+    let reference = run(&mha, cpu);
+    for (name, device) in &backends()[1..] {
+        eprintln!("checking {name} against flex");
+        let got = run(&mha.clone().to_device(device), device);
+        got.output
+            .to_data()
+            .assert_approx_eq::<f32>(&reference.output.to_data(), Tolerance::absolute(1e-4));
+        got.weights
+            .to_data()
+            .assert_approx_eq::<f32>(&reference.weights.to_data(), Tolerance::absolute(1e-5));
+    }
+}
