@@ -40,7 +40,9 @@ fn linear(weight: Tensor<2>, bias: Option<Tensor<1>>) -> Linear {
 fn split_heads_gives_each_head_its_own_columns() {
     let device = &Device::flex();
     // Every value distinct, so a value out of place cannot go unnoticed.
-    let x = Tensor::<1, Int>::arange(0..2 * 3 * 4, device).float().reshape([2, 3, 4]);
+    let x = Tensor::<1, Int>::arange(0..2 * 3 * 4, device)
+        .float()
+        .reshape([2, 3, 4]);
     let heads = split_heads(x.clone(), 2); // [2, 2, 3, 2]
     assert_eq!(heads.dims(), [2, 2, 3, 2]);
     // Head 1 of batch 0 holds columns 2..4 of every position.
