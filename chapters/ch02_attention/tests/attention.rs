@@ -4,15 +4,8 @@ use attention::{SelfAttentionConfig, causal_mask, masked_softmax, padding_mask, 
 use burn::prelude::*;
 use burn::tensor::Tolerance;
 use burn::tensor::activation::softmax;
-use common::every_backend;
+use common::testing::{assert_gradients_agree, backends, central_differences};
 use proptest::prelude::*;
-use std::sync::OnceLock;
-
-/// The CPU backend and wgpu, made once for the whole test binary: every property below holds on each.
-fn backends() -> &'static [(&'static str, Device)] {
-    static BACKENDS: OnceLock<Vec<(&'static str, Device)>> = OnceLock::new();
-    BACKENDS.get_or_init(every_backend)
-}
 
 fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::<1>::from_floats(data, device).reshape(shape)
@@ -221,27 +214,18 @@ fn gradients_match_central_finite_differences() {
 
         let x = tensor3(&x_data, [1, 5, 4], device).require_grad();
         let analytic = values(x.grad(&loss(x.clone()).backward()).unwrap());
-
-        let eps = 1e-2;
-        for i in 0..x_data.len() {
-            let (mut plus, mut minus) = (x_data.clone(), x_data.clone());
-            plus[i] += eps;
-            minus[i] -= eps;
-            let loss_at = |x: &[f32]| loss(tensor3(x, [1, 5, 4], device)).into_scalar::<f32>();
-            let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * eps);
-            assert!(
-                (numeric - analytic[i]).abs() < 2e-3,
-                "{name}, x[{i}]: finite differences {numeric}, autodiff {}",
-                analytic[i]
-            );
-        }
+        let numeric = central_differences(
+            |x| loss(tensor3(x, [1, 5, 4], device)).into_scalar::<f32>(),
+            &x_data,
+            1e-2,
+        );
+        assert_gradients_agree(&analytic, &numeric, 2e-3, name);
     }
 }
 
 #[test]
 fn cpu_and_wgpu_agree() {
-    let backends = every_backend();
-    let (_, cpu) = &backends[0];
+    let (_, cpu) = &backends()[0];
     cpu.seed(11);
     let attention = SelfAttentionConfig::new(16, 8, 8).with_bias(true).init(cpu);
     let x: Vec<f32> = (0..2 * 12 * 16).map(|i| (i as f32 * 0.13).sin()).collect();
@@ -251,7 +235,7 @@ fn cpu_and_wgpu_agree() {
         true,
         Some(padding_mask(&lengths, 12, cpu)),
     );
-    for (name, device) in &backends[1..] {
+    for (name, device) in &backends()[1..] {
         eprintln!("checking {name} against flex");
         let moved = attention.clone().to_device(device);
         let got = moved.forward(

@@ -1,21 +1,13 @@
 //! Multi-head attention: properties that must hold for any weights and inputs, on every backend.
 
-use std::sync::OnceLock;
-
 use attention::{SelfAttention, SelfAttentionConfig, padding_mask};
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
-use common::every_backend;
+use common::testing::{assert_gradients_agree, backends, central_differences};
 use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, split_heads};
 use proptest::prelude::*;
-
-/// The CPU backend and wgpu, made once for the whole test binary.
-fn backends() -> &'static [(&'static str, Device)] {
-    static BACKENDS: OnceLock<Vec<(&'static str, Device)>> = OnceLock::new();
-    BACKENDS.get_or_init(every_backend)
-}
 
 fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::<1>::from_floats(data, device).reshape(shape)
@@ -192,19 +184,12 @@ fn gradients_match_central_finite_differences() {
 
         let x = tensor3(&x_data, [1, 4, 6], device).require_grad();
         let analytic = values(x.grad(&loss(x.clone()).backward()).unwrap());
-        let eps = 1e-2;
-        for i in 0..x_data.len() {
-            let (mut plus, mut minus) = (x_data.clone(), x_data.clone());
-            plus[i] += eps;
-            minus[i] -= eps;
-            let loss_at = |x: &[f32]| loss(tensor3(x, [1, 4, 6], device)).into_scalar::<f32>();
-            let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * eps);
-            assert!(
-                (numeric - analytic[i]).abs() < 2e-3,
-                "{name}, x[{i}]: finite differences {numeric}, autodiff {}",
-                analytic[i]
-            );
-        }
+        let numeric = central_differences(
+            |x| loss(tensor3(x, [1, 4, 6], device)).into_scalar::<f32>(),
+            &x_data,
+            1e-2,
+        );
+        assert_gradients_agree(&analytic, &numeric, 2e-3, name);
     }
 }
 
