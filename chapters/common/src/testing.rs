@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 use crate::every_backend;
 
@@ -34,4 +34,33 @@ pub fn assert_gradients_agree(analytic: &[f32], numeric: &[f32], tolerance: f32,
             "{what}, x[{i}]: autodiff {a}, finite differences {n}"
         );
     }
+}
+
+/// Checks the gradient autodiff computes for the input of `layer` (`[batch, t, d_in]` to any `[batch, t, d_out]`)
+/// against [`central_differences`], on `device` (which must have autodiff), with the scalar loss
+/// $L = \sum r \odot \mathrm{layer}(x)$ for fixed, uneven weights $r$ (so no two outputs count the same) at a fixed
+/// input $x$.
+pub fn assert_input_gradient_matches_finite_differences(
+    device: &Device,
+    input_shape: [usize; 3],
+    layer: impl Fn(Tensor<3>) -> Tensor<3>,
+    what: &str,
+) {
+    let tensor = |data: &[f32], shape: [usize; 3]| Tensor::<1>::from_floats(data, device).reshape(shape);
+    let x_data: Vec<f32> = (0..input_shape.iter().product())
+        .map(|i| (i as f32 * 0.71).cos())
+        .collect();
+    let output_shape = layer(tensor(&x_data, input_shape)).dims();
+    let r: Vec<f32> = (0..output_shape.iter().product())
+        .map(|i| (i as f32 * 1.3).sin())
+        .collect();
+    let loss = |x: Tensor<3>| (layer(x) * tensor(&r, output_shape)).sum();
+
+    let x = tensor(&x_data, input_shape).require_grad();
+    let gradient = x
+        .grad(&loss(x.clone()).backward())
+        .expect("the loss depends on the input");
+    let analytic = gradient.to_data().try_to_vec::<f32>().expect("f32 gradients");
+    let numeric = central_differences(|x| loss(tensor(x, input_shape)).into_scalar::<f32>(), &x_data, 1e-2);
+    assert_gradients_agree(&analytic, &numeric, 2e-3, what);
 }
