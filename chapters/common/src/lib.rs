@@ -9,6 +9,7 @@
 pub mod data;
 pub mod device;
 pub mod figures;
+pub mod rng;
 pub mod testing;
 
 pub use data::{DataError, DataFile, TINY_SHAKESPEARE};

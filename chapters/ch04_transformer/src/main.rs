@@ -1,0 +1,106 @@
+//! Chapter 4's job: train the encoder-decoder Transformer to read numbers written in words, then measure it on
+//! numbers it has never seen.
+//!
+//! `cargo run --release -p transformer -- --help` lists the options.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use burn::prelude::*;
+use clap::Parser;
+use common::{DeviceChoice, select_device};
+use transformer::data::{Splits, Vocabulary, number_to_words};
+use transformer::decoding::{exact_match, predict};
+use transformer::plots::write_loss_curve_svg;
+use transformer::training::{TrainingConfig, train};
+use transformer::{NormPosition, TransformerConfig};
+
+#[derive(Parser, Debug)]
+#[command(about = "Chapter 4: train a Transformer to turn numbers in words into digits")]
+struct Args {
+    /// Where to train: cpu, wgpu or auto (wgpu only on a real GPU).
+    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    #[arg(long, default_value_t = 3000)]
+    steps: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Numbers in the training, validation and test splits (disjoint, drawn from 0..1,000,000).
+    #[arg(long, default_value_t = 20_000)]
+    train: usize,
+    #[arg(long, default_value_t = 1_000)]
+    val: usize,
+    #[arg(long, default_value_t = 5_000)]
+    test: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The paper's post-LN arrangement instead of GPT-2's pre-LN.
+    #[arg(long)]
+    post_ln: bool,
+    /// Where the best checkpoint and the loss curve go.
+    #[arg(long, default_value = "runs/ch04")]
+    out: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let selected = select_device(args.device)?;
+    println!("device: {}", selected.description);
+    let splits = Splits::generate(args.seed, args.train, args.val, args.test);
+    println!(
+        "task: numbers in words -> digits; {} train / {} val / {} test numbers, none shared",
+        splits.train.len(),
+        splits.val.len(),
+        splits.test.len()
+    );
+    let model_config = TransformerConfig::new(Vocabulary::words().len(), Vocabulary::digits().len(), 16)
+        .with_norm_position(if args.post_ln {
+            NormPosition::Post
+        } else {
+            NormPosition::Pre
+        });
+    let config = TrainingConfig::new()
+        .with_steps(args.steps)
+        .with_batch_size(args.batch_size)
+        .with_seed(args.seed);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let checkpoint = args.out.join("model.bpk");
+    let (model, report) = train(
+        &model_config,
+        &config,
+        &splits.train,
+        &splits.val,
+        &selected.device.clone().autodiff(),
+        Some(&checkpoint),
+        true,
+    );
+    println!(
+        "trained {} steps in {:.1} s; best validation loss {:.4} at step {}, checkpoint {}",
+        config.steps,
+        report.seconds,
+        report.best_val_loss,
+        report.best_step + 1,
+        checkpoint.display()
+    );
+    let curve = args.out.join("loss.svg");
+    write_loss_curve_svg(&curve, &report.history)
+        .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", curve.display()))?;
+    println!("loss curve: {}", curve.display());
+
+    let device: Device = selected.device;
+    let predictions = predict(&model, &splits.test, 256, &device);
+    println!(
+        "test exact match: {:.2}% of {} numbers",
+        100.0 * exact_match(&predictions, &splits.test),
+        splits.test.len()
+    );
+    let digits = Vocabulary::digits();
+    for (example, predicted) in splits.test.iter().zip(&predictions).take(5) {
+        println!(
+            "  {:<62} -> {}",
+            number_to_words(example.number),
+            digits.decode(predicted, "")
+        );
+    }
+    Ok(())
+}

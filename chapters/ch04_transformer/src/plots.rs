@@ -1,0 +1,107 @@
+//! The loss curve of a training run.
+
+use std::error::Error;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::training::LossPoint;
+
+/// Training loss (every step, light) and validation loss (at each evaluation, dark) against the step, log scale.
+pub fn draw_loss_curve<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    history: &[LossPoint],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&WHITE)?;
+    let steps = history.len().max(2) as f64;
+    let losses = history
+        .iter()
+        .map(|p| p.train_loss)
+        .chain(history.iter().filter_map(|p| p.val_loss));
+    let (lo, hi) = losses.fold((f32::INFINITY, 0f32), |(lo, hi), l| (lo.min(l), hi.max(l)));
+    let (lo, hi) = ((lo.max(1e-4) * 0.8) as f64, (hi.max(1e-3) * 1.2) as f64);
+    let mut chart = ChartBuilder::on(area)
+        .caption("Loss during training", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..steps, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("cross-entropy (log scale)")
+        .draw()?;
+    let train: Vec<(f64, f64)> = history.iter().map(|p| (p.step as f64, p.train_loss as f64)).collect();
+    chart
+        .draw_series(LineSeries::new(train, BLUE.mix(0.35)))?
+        .label("training batch")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.mix(0.35)));
+    let val: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|p| p.val_loss.map(|v| (p.step as f64, v as f64)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(val.clone(), RED.stroke_width(2)))?
+        .label("validation")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
+    chart.draw_series(val.into_iter().map(|p| Circle::new(p, 3, RED.filled())))?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    area.present()
+}
+
+/// [`draw_loss_curve`] into an SVG file.
+pub fn write_loss_curve_svg(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
+    let area = SVGBackend::new(path, (760, 440)).into_drawing_area();
+    draw_loss_curve(&area, history)?;
+    Ok(())
+}
+
+// ANCHOR: cross_attention
+/// Where the decoder looked while writing `example`'s digits: the last decoder layer's cross-attention, averaged
+/// over its heads, with the correct digits fed in (teacher forcing). Returns the source words (columns), the
+/// target tokens being predicted (rows) and the weights `[t_tgt][t_src]`.
+pub fn cross_attention_map(
+    model: &crate::Transformer,
+    example: &crate::data::Example,
+    device: &burn::tensor::Device,
+) -> (Vec<String>, Vec<String>, Vec<Vec<f32>>) {
+    use crate::data::{Batch, Vocabulary};
+    let batch = Batch::new(&[example], device);
+    let memory = model.encode(batch.src.clone(), Some(batch.src_padding.clone()));
+    let (_, layers) = model.decode_with_attention(batch.tgt_in, memory, None, Some(batch.src_padding));
+    let last = layers.into_iter().last().expect("a decoder layer");
+    let [_, heads, t_tgt, t_src] = last.dims();
+    let mean = last.sum_dim(1).div_scalar(heads as f64).reshape([t_tgt * t_src]);
+    let values = mean.to_data().try_to_vec::<f32>().expect("f32 weights");
+    let (words, digits) = (Vocabulary::words(), Vocabulary::digits());
+    let src: Vec<String> = example.src.iter().map(|&id| words.token(id).to_owned()).collect();
+    let tgt: Vec<String> = example
+        .tgt
+        .iter()
+        .chain(&[crate::data::EOS])
+        .map(|&id| digits.token(id).to_owned())
+        .collect();
+    (src, tgt, values.chunks(t_src).map(<[f32]>::to_vec).collect())
+}
+// ANCHOR_END: cross_attention
+
+/// Heatmap of [`cross_attention_map`]: the digits written (rows) against the source words read (columns).
+pub fn draw_cross_attention<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    src: &[String],
+    tgt: &[String],
+    weights: &[Vec<f32>],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    tokens::plots::draw_labelled_heatmap(
+        area,
+        weights,
+        "Cross-attention: which words each digit reads",
+        ("source word", src),
+        ("digit predicted", tgt),
+    )?;
+    area.present()
+}

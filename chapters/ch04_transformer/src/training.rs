@@ -1,0 +1,277 @@
+//! A training loop to read from top to bottom: AdamW, warm-up then cosine decay, gradient clipping by global norm,
+//! teacher forcing with label smoothing, validation every few steps, and the best checkpoint kept on disk.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::{ModuleVisitor, Param};
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::activation::log_softmax;
+use common::rng::SplitMix64;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::data::{Batch, Example, PAD};
+use crate::model::{Transformer, TransformerConfig};
+
+// ANCHOR: config
+/// Configuration of [`train`].
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    #[config(default = 3000)]
+    pub steps: usize,
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// The peak learning rate, reached at the end of the warm-up.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Where the cosine decay ends.
+    #[config(default = 1e-5)]
+    pub min_learning_rate: f64,
+    #[config(default = 200)]
+    pub warmup_steps: usize,
+    /// AdamW's decoupled weight decay.
+    #[config(default = 0.01)]
+    pub weight_decay: f32,
+    /// Gradients are rescaled so that their global L2 norm is at most this.
+    #[config(default = 1.0)]
+    pub max_grad_norm: f32,
+    /// $\varepsilon$ of label smoothing: the target puts $1 - \varepsilon$ on the right token and spreads
+    /// $\varepsilon$ evenly over the vocabulary.
+    #[config(default = 0.1)]
+    pub label_smoothing: f32,
+    /// Validate (and maybe checkpoint) every this many steps, and after the last.
+    #[config(default = 250)]
+    pub eval_every: usize,
+    /// Seeds the weights and the order of the batches.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+// ANCHOR_END: config
+
+// ANCHOR: schedule
+/// The learning rate at `step` (from 0): linear warm-up from 0 to the peak over `warmup_steps`, then a half cosine
+/// from the peak down to `min_learning_rate` at the last step,
+/// $\eta_t = \eta_{min} + \tfrac12(\eta_{max} - \eta_{min})(1 + \cos(\pi\, \tfrac{t - w}{T - w}))$.
+///
+/// Why warm up: Adam's estimate of each gradient's variance starts from a handful of samples, and large early
+/// steps taken on it can push a freshly initialised network somewhere it never recovers from.
+pub fn learning_rate(config: &TrainingConfig, step: usize) -> f64 {
+    let (peak, floor) = (config.learning_rate, config.min_learning_rate);
+    if step < config.warmup_steps {
+        return peak * (step + 1) as f64 / config.warmup_steps as f64;
+    }
+    let decay_steps = config.steps.saturating_sub(config.warmup_steps).max(1);
+    let progress = ((step - config.warmup_steps) as f64 / decay_steps as f64).min(1.0);
+    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+// ANCHOR_END: schedule
+
+// ANCHOR: loss
+/// Cross-entropy with label smoothing, averaged over the target positions that are not padding:
+/// $L = -(1 - \varepsilon) \log p_y - \frac{\varepsilon}{V} \sum_{k=1}^{V} \log p_k$.
+///
+/// `logits: [batch, t, V]`, `targets: [batch, t]` (PAD where there is nothing to predict).
+pub fn smoothed_cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>, smoothing: f32) -> Tensor<1> {
+    let [batch, t, vocab] = logits.dims();
+    let log_p = log_softmax(logits.reshape([batch * t, vocab]), 1);
+    let targets = targets.reshape([batch * t, 1]);
+    let real = targets.clone().not_equal_elem(PAD as i64).float().reshape([batch * t]);
+    let nll = log_p.clone().gather(1, targets).reshape([batch * t]).neg(); // -log p_y
+    let uniform = log_p.mean_dim(1).reshape([batch * t]).neg(); // -(1/V) sum_k log p_k
+    let per_token = nll.mul_scalar(1.0 - smoothing) + uniform.mul_scalar(smoothing);
+    (per_token * real.clone()).sum() / real.sum()
+}
+// ANCHOR_END: loss
+
+// ANCHOR: clip
+/// Rescales `grads` so that their global L2 norm over all of `model`'s parameters is at most `max_norm`
+/// (PyTorch's `clip_grad_norm_`), and returns the norm before clipping. One exploding gradient then shrinks the
+/// whole step instead of only its own tensor, so the update keeps its direction.
+pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_norm: f32) -> (GradientsParams, f32) {
+    struct SquaredNorm<'a> {
+        grads: &'a GradientsParams,
+        total: f32,
+    }
+    impl ModuleVisitor for SquaredNorm<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(grad) = self.grads.get::<D>(param.id) {
+                self.total += grad.powi_scalar(2).sum().into_scalar::<f32>();
+            }
+        }
+    }
+    struct Scale<'a> {
+        grads: &'a mut GradientsParams,
+        factor: f32,
+    }
+    impl ModuleVisitor for Scale<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(grad) = self.grads.remove::<D>(param.id) {
+                self.grads.register(param.id, grad.mul_scalar(self.factor));
+            }
+        }
+    }
+    let mut norm = SquaredNorm {
+        grads: &grads,
+        total: 0.0,
+    };
+    model.visit(&mut norm);
+    let norm = norm.total.sqrt();
+    if norm > max_norm {
+        model.visit(&mut Scale {
+            grads: &mut grads,
+            factor: max_norm / (norm + 1e-6),
+        });
+    }
+    (grads, norm)
+}
+// ANCHOR_END: clip
+
+/// Validation loss, train loss and learning rate at one step of training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossPoint {
+    pub step: usize,
+    pub train_loss: f32,
+    pub val_loss: Option<f32>,
+    pub learning_rate: f64,
+}
+
+/// What [`train`] measured.
+#[derive(Debug, Clone)]
+pub struct TrainingReport {
+    pub history: Vec<LossPoint>,
+    pub best_val_loss: f32,
+    pub best_step: usize,
+    pub seconds: f64,
+}
+
+/// Mean smoothed loss of `model` over `examples`, in batches, with dropout off.
+pub fn evaluate_loss(
+    model: &Transformer,
+    examples: &[Example],
+    batch_size: usize,
+    smoothing: f32,
+    device: &Device,
+) -> f32 {
+    let (mut total, mut count) = (0.0, 0);
+    for chunk in examples.chunks(batch_size) {
+        let refs: Vec<&Example> = chunk.iter().collect();
+        let batch = Batch::new(&refs, device);
+        let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), smoothing);
+        total += loss.into_scalar::<f32>() * chunk.len() as f32;
+        count += chunk.len();
+    }
+    total / count.max(1) as f32
+}
+
+/// Writes `model`'s weights to `path` as a burnpack record, atomically: a crash mid-write leaves the previous
+/// checkpoint in place.
+pub fn save_checkpoint(model: &Transformer, path: &Path) -> Result<(), String> {
+    let bytes = model
+        .valid()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| format!("cannot serialise the model: {e}"))?;
+    common::data::write_atomically(path, &bytes).map_err(|e| e.to_string())
+}
+
+/// Reads a checkpoint written by [`save_checkpoint`] into a model of `config`; a checkpoint of another shape is
+/// an error that says so.
+pub fn load_checkpoint(config: &TransformerConfig, path: &Path, device: &Device) -> Result<Transformer, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the checkpoint {}: {e}", path.display()))?;
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| format!("{} is not a burnpack checkpoint: {e}", path.display()))?;
+    config.init(device).try_load_record(record).map_err(|e| {
+        format!(
+            "the checkpoint {} does not fit this model configuration ({e}); load it with the configuration it was \
+             trained with",
+            path.display()
+        )
+    })
+}
+
+// ANCHOR: train
+/// Trains a fresh model of `model_config` on `train` examples, validating on `val`. `device` must have autodiff.
+/// With `checkpoint`, the model with the best validation loss so far is kept there. Returns the model at its
+/// best validation loss, and the loss history.
+pub fn train(
+    model_config: &TransformerConfig,
+    config: &TrainingConfig,
+    train: &[Example],
+    val: &[Example],
+    device: &Device,
+    checkpoint: Option<&Path>,
+    show_progress: bool,
+) -> (Transformer, TrainingReport) {
+    assert!(
+        !train.is_empty() && !val.is_empty(),
+        "training needs training and validation examples"
+    );
+    device.seed(config.seed);
+    let mut model = model_config.init(device);
+    let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
+    let mut rng = SplitMix64::new(config.seed);
+    let progress = if show_progress {
+        ProgressBar::new(config.steps as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg} [{elapsed} < {eta}]")
+            .expect("a valid template"),
+    );
+    let (mut history, mut best) = (Vec::new(), (f32::INFINITY, 0, model.valid()));
+    let started = Instant::now();
+
+    for step in 0..config.steps {
+        // A batch of random training examples; the decoder reads the target shifted right (teacher forcing).
+        let examples: Vec<&Example> = (0..config.batch_size).map(|_| &train[rng.below(train.len())]).collect();
+        let batch = Batch::new(&examples, device);
+        let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), config.label_smoothing);
+        let train_loss = loss.clone().into_scalar::<f32>();
+
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let (grads, _norm) = clip_global_norm(&model, grads, config.max_grad_norm);
+        let lr = learning_rate(config, step);
+        model = optimizer.step(lr, model, grads);
+
+        let last = step + 1 == config.steps;
+        let val_loss = ((step + 1) % config.eval_every == 0 || last).then(|| {
+            let snapshot = model.valid();
+            let val_loss = evaluate_loss(&snapshot, val, 256, config.label_smoothing, &device.clone().inner());
+            if val_loss < best.0 {
+                if let Some(path) = checkpoint {
+                    save_checkpoint(&snapshot, path).unwrap_or_else(|e| progress.println(format!("warning: {e}")));
+                }
+                best = (val_loss, step, snapshot);
+            }
+            if show_progress {
+                progress.suspend(|| {
+                    eprintln!(
+                        "step {:>6}: train loss {train_loss:.4}, validation loss {val_loss:.4}",
+                        step + 1
+                    )
+                });
+            }
+            val_loss
+        });
+        history.push(LossPoint {
+            step,
+            train_loss,
+            val_loss,
+            learning_rate: lr,
+        });
+        progress.set_message(format!("loss {train_loss:.3}, best val {:.3}", best.0));
+        progress.inc(1);
+    }
+    progress.finish();
+    let report = TrainingReport {
+        history,
+        best_val_loss: best.0,
+        best_step: best.1,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    (best.2, report)
+}
+// ANCHOR_END: train

@@ -1,0 +1,237 @@
+use burn::prelude::*;
+use burn::tensor::Tolerance;
+use common::testing::backends;
+use proptest::prelude::*;
+use transformer::data::{Batch, Example, Splits, Vocabulary, number_to_words};
+use transformer::decoding::{exact_match, predict};
+use transformer::training::{
+    TrainingConfig, clip_global_norm, learning_rate, load_checkpoint, save_checkpoint, smoothed_cross_entropy, train,
+};
+use transformer::{NormPosition, TransformerConfig};
+
+fn tiny(norm_position: NormPosition) -> TransformerConfig {
+    let (src, tgt) = (Vocabulary::words().len(), Vocabulary::digits().len());
+    TransformerConfig::new(src, tgt, 16)
+        .with_d_model(32)
+        .with_n_heads(2)
+        .with_d_ff(64)
+        .with_n_encoder_layers(1)
+        .with_n_decoder_layers(1)
+        .with_dropout(0.0)
+        .with_norm_position(norm_position)
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.to_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn numbers_in_words() {
+    for (n, words) in [
+        (0, "zero"),
+        (7, "seven"),
+        (13, "thirteen"),
+        (40, "forty"),
+        (342, "three hundred forty two"),
+        (1000, "one thousand"),
+        (402_017, "four hundred two thousand seventeen"),
+        (999_999, "nine hundred ninety nine thousand nine hundred ninety nine"),
+    ] {
+        assert_eq!(number_to_words(n), words);
+    }
+}
+
+#[test]
+fn splits_never_share_a_number() {
+    let splits = Splits::generate(7, 2000, 300, 300);
+    let mut seen = std::collections::HashSet::new();
+    for e in splits.train.iter().chain(&splits.val).chain(&splits.test) {
+        assert!(seen.insert(e.number), "{} is in two splits", e.number);
+    }
+    assert_eq!(seen.len(), 2600);
+    // And the same seed gives the same splits.
+    assert_eq!(Splits::generate(7, 2000, 300, 300).test, splits.test);
+}
+
+#[test]
+fn an_unknown_word_is_a_clear_error() {
+    let error = Vocabulary::words().id("eleventy").unwrap_err();
+    assert!(
+        error.contains("unknown token \"eleventy\"") && error.contains("hundred"),
+        "{error}"
+    );
+}
+
+#[test]
+fn batches_shift_the_target_for_teacher_forcing() {
+    let device = &Device::flex();
+    let (a, b) = (Example::new(42), Example::new(7));
+    let batch = Batch::new(&[&a, &b], device);
+    let ints = |t: Tensor<2, Int>| t.to_data().convert::<i64>().try_into_vec::<i64>().unwrap();
+    // 42 -> digits "4" "2" are ids 3 + 4, 3 + 2; BOS = 1, EOS = 2, PAD = 0.
+    assert_eq!(ints(batch.tgt_in), [1, 7, 5, 1, 10, 0]);
+    assert_eq!(ints(batch.tgt_out), [7, 5, 2, 10, 2, 0]);
+    assert_eq!(batch.src.dims(), [2, 3]); // "forty two" + EOS, "seven" + EOS + PAD
+    assert_eq!(
+        batch.src_padding.to_data().try_to_vec::<bool>().unwrap(),
+        [true, true, true, true, true, false]
+    );
+}
+
+#[test]
+fn the_schedule_warms_up_then_decays_to_the_floor() {
+    let config = TrainingConfig::new()
+        .with_steps(1000)
+        .with_warmup_steps(100)
+        .with_learning_rate(1e-3)
+        .with_min_learning_rate(1e-5);
+    approx::assert_abs_diff_eq!(learning_rate(&config, 0), 1e-5, epsilon = 1e-12);
+    approx::assert_abs_diff_eq!(learning_rate(&config, 99), 1e-3, epsilon = 1e-12);
+    approx::assert_abs_diff_eq!(learning_rate(&config, 550), (1e-3 + 1e-5) / 2.0, epsilon = 1e-9);
+    approx::assert_abs_diff_eq!(learning_rate(&config, 1000), 1e-5, epsilon = 1e-12);
+}
+
+#[test]
+fn smoothed_loss_matches_the_formula() {
+    let device = &Device::flex();
+    // One position, vocabulary of 4, logits (0, ln 2, 0, 0): p = (1/5, 2/5, 1/5, 1/5), target 1.
+    let logits = Tensor::<1>::from_floats([0.0, 2f32.ln(), 0.0, 0.0, 9.0, 9.0, 9.0, 9.0], device).reshape([1, 2, 4]);
+    let targets = Tensor::<1, Int>::from_ints([1, 0], device).reshape([1, 2]); // the second position is PAD
+    let eps = 0.1f32;
+    let p = [0.2f32, 0.4, 0.2, 0.2];
+    let want = -(1.0 - eps) * p[1].ln() - eps / 4.0 * p.iter().map(|p| p.ln()).sum::<f32>();
+    let got = smoothed_cross_entropy(logits.clone(), targets.clone(), eps).into_scalar::<f32>();
+    approx::assert_abs_diff_eq!(got, want, epsilon = 1e-6);
+    // Without smoothing it is burn's cross-entropy.
+    let plain = smoothed_cross_entropy(logits, targets, 0.0).into_scalar::<f32>();
+    approx::assert_abs_diff_eq!(plain, -(0.4f32.ln()), epsilon = 1e-6);
+}
+
+#[test]
+fn clipping_rescales_the_global_norm() {
+    let device = &Device::flex().autodiff();
+    device.seed(1);
+    let model = tiny(NormPosition::Pre).init(device);
+    let batch = Batch::new(&[&Example::new(123_456)], device);
+    let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), 0.0).mul_scalar(1000.0);
+    let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+    let (clipped, before) = clip_global_norm(&model, grads, 1.0);
+    assert!(before > 1.0, "the test wants a gradient norm above 1, got {before}");
+    let (_, after) = clip_global_norm(&model, clipped, f32::INFINITY);
+    approx::assert_abs_diff_eq!(after, 1.0, epsilon = 1e-3);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The decoder cannot see the future: changing target tokens after position t leaves the logits at <= t as
+    /// they were.
+    #[test]
+    fn the_decoder_cannot_see_future_targets(seed in 0u64..100, t in 0usize..5, a in 0u32..1_000_000, b in 0u32..1_000_000) {
+        for (_, device) in backends() {
+            device.seed(seed);
+            let model = tiny(NormPosition::Pre).init(device);
+            let source = Example::new(a);
+            let (mut x, mut y) = (Example::new(a), Example::new(a));
+            x.tgt = vec![3, 4, 5, 6, 7, 8];
+            y.tgt = x.tgt[..t].iter().copied().chain(Example::new(b).tgt.iter().copied().cycle().take(6 - t)).collect();
+            let logits = |e: &Example| {
+                let e = Example { src: source.src.clone(), ..e.clone() };
+                values(model.forward(&Batch::new(&[&e], device)))
+            };
+            let vocab = Vocabulary::digits().len();
+            // Position i predicts target token i from tgt_in[..=i] = BOS, tgt[..i]: positions 0..=t see only tgt[..t].
+            let (lx, ly) = (logits(&x), logits(&y));
+            for (p, q) in lx[..(t + 1) * vocab].iter().zip(&ly[..(t + 1) * vocab]) {
+                prop_assert!((p - q).abs() < 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn padding_does_not_change_the_real_positions() {
+    let device = &Device::flex();
+    device.seed(4);
+    let model = tiny(NormPosition::Post).init(device);
+    let (short, long) = (Example::new(7), Example::new(777_777));
+    let alone = values(model.forward(&Batch::new(&[&short], device)));
+    let padded = values(model.forward(&Batch::new(&[&short, &long], device)));
+    // `short` alone: t_tgt = 2; in the batch it is padded to 7 target positions, and its source from 2 to 11.
+    let vocab = Vocabulary::digits().len();
+    for (a, b) in alone.iter().zip(&padded[..2 * vocab]) {
+        approx::assert_abs_diff_eq!(a, b, epsilon = 1e-5);
+    }
+}
+
+#[test]
+fn a_tiny_model_overfits_a_handful_of_examples() {
+    let device = &Device::flex().autodiff();
+    let examples: Vec<Example> = [5, 42, 300, 1_234, 99_999, 500_017, 808_080, 13]
+        .map(Example::new)
+        .to_vec();
+    let config = TrainingConfig::new()
+        .with_steps(300)
+        .with_batch_size(8)
+        .with_learning_rate(3e-3)
+        .with_warmup_steps(20)
+        .with_label_smoothing(0.0)
+        .with_weight_decay(0.0)
+        .with_eval_every(100);
+    let (model, report) = train(
+        &tiny(NormPosition::Pre),
+        &config,
+        &examples,
+        &examples,
+        device,
+        None,
+        false,
+    );
+    let first = report.history[0].train_loss;
+    assert!(
+        (first - (Vocabulary::digits().len() as f32).ln()).abs() < 1.0,
+        "initial loss {first}"
+    );
+    assert!(
+        report.best_val_loss < 0.05,
+        "loss after 300 steps: {}",
+        report.best_val_loss
+    );
+    let inner = device.clone().inner();
+    assert_eq!(exact_match(&predict(&model, &examples, 8, &inner), &examples), 1.0);
+}
+
+#[test]
+fn a_checkpoint_reloads_bit_identical() {
+    let device = &Device::flex();
+    device.seed(8);
+    let config = tiny(NormPosition::Pre);
+    let model = config.init(device);
+    let dir = std::env::temp_dir().join(format!("ch04-checkpoint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.bpk");
+    save_checkpoint(&model, &path).unwrap();
+    let loaded = load_checkpoint(&config, &path, device).unwrap();
+    let batch = Batch::new(&[&Example::new(31_337)], device);
+    assert_eq!(values(model.forward(&batch)), values(loaded.forward(&batch)));
+    // A checkpoint of another shape is refused with a message saying why.
+    let error = load_checkpoint(&config.clone().with_d_model(64), &path, device).unwrap_err();
+    assert!(error.contains("does not fit this model configuration"), "{error}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn cpu_and_wgpu_agree() {
+    let (_, cpu) = &backends()[0];
+    cpu.seed(6);
+    let model = tiny(NormPosition::Post).init(cpu);
+    let examples = [Example::new(12), Example::new(654_321)];
+    let refs: Vec<&Example> = examples.iter().collect();
+    let reference = model.forward(&Batch::new(&refs, cpu));
+    for (name, device) in &backends()[1..] {
+        eprintln!("checking {name} against flex");
+        let got = model.clone().to_device(device).forward(&Batch::new(&refs, device));
+        got.to_data()
+            .assert_approx_eq::<f32>(&reference.to_data(), Tolerance::absolute(1e-4));
+    }
+}
