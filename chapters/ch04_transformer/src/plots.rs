@@ -105,3 +105,57 @@ pub fn draw_cross_attention<DB: DrawingBackend>(
     )?;
     area.present()
 }
+
+/// Line chart of [`decoder_gradient_profile`](crate::training::decoder_gradient_profile) for post-LN and pre-LN.
+pub fn draw_gradient_profiles<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    post: &[f32],
+    pre: &[f32],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&WHITE)?;
+    let top = post.iter().chain(pre).fold(0f32, |a, &b| a.max(b)) as f64 * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Gradient norm of each decoder layer's W1 at initialisation",
+            ("sans-serif", 18),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.5f64..post.len() as f64 + 0.5, 0f64..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("decoder layer (1 = next to the input)")
+        .y_desc("‖∂L/∂W1‖")
+        .draw()?;
+    for (label, colour, norms) in [("post-LN (the paper)", RED, post), ("pre-LN (GPT-2)", BLUE, pre)] {
+        let points: Vec<(f64, f64)> = norms
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (i as f64 + 1.0, n as f64))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    area.present()
+}
+
+/// The book's figure: 12-layer decoders, averaged over 4 initialisations, on the CPU.
+pub fn write_gradient_profiles_svg(path: &Path) -> Result<(), Box<dyn Error>> {
+    use crate::training::decoder_gradient_profile;
+    let device = burn::tensor::Device::flex().autodiff();
+    let post = decoder_gradient_profile(crate::NormPosition::Post, 12, 4, &device);
+    let pre = decoder_gradient_profile(crate::NormPosition::Pre, 12, 4, &device);
+    let area = SVGBackend::new(path, (760, 440)).into_drawing_area();
+    draw_gradient_profiles(&area, &post, &pre)?;
+    Ok(())
+}

@@ -5,7 +5,8 @@ use proptest::prelude::*;
 use transformer::data::{Batch, Example, Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
 use transformer::training::{
-    TrainingConfig, clip_global_norm, learning_rate, load_checkpoint, save_checkpoint, smoothed_cross_entropy, train,
+    TrainingConfig, clip_global_norm, decoder_gradient_profile, learning_rate, load_checkpoint, save_checkpoint,
+    smoothed_cross_entropy, train,
 };
 use transformer::{NormPosition, TransformerConfig};
 
@@ -162,6 +163,22 @@ fn padding_does_not_change_the_real_positions() {
     for (a, b) in alone.iter().zip(&padded[..2 * vocab]) {
         approx::assert_abs_diff_eq!(a, b, epsilon = 1e-5);
     }
+}
+
+/// Why pre-LN: at initialisation, post-LN's gradients grow towards the output (Xiong et al., 2020), pre-LN's do not.
+#[test]
+fn post_ln_gradients_grow_towards_the_output_and_pre_ln_gradients_do_not() {
+    let device = &Device::flex().autodiff();
+    let top_over_bottom = |position| {
+        let norms = decoder_gradient_profile(position, 12, 4, device);
+        norms[9..].iter().sum::<f32>() / norms[..3].iter().sum::<f32>()
+    };
+    let (post, pre) = (top_over_bottom(NormPosition::Post), top_over_bottom(NormPosition::Pre));
+    assert!(
+        post > 1.3,
+        "post-LN: last three layers' gradients / first three = {post}"
+    );
+    assert!(pre < 1.15, "pre-LN: last three layers' gradients / first three = {pre}");
 }
 
 #[test]
