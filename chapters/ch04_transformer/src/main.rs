@@ -9,6 +9,7 @@ use anyhow::Context;
 use burn::prelude::*;
 use clap::Parser;
 use common::{DeviceChoice, select_device};
+use transformer::bleu::corpus_bleu;
 use transformer::data::{Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
 use transformer::plots::write_loss_curve_svg;
@@ -95,6 +96,14 @@ fn main() -> anyhow::Result<()> {
         splits.test.len()
     );
     let digits = Vocabulary::digits();
+    // BLEU over digit tokens: partial credit for numbers that are almost right.
+    let as_tokens = |ids: &[usize]| ids.iter().map(|&id| digits.token(id)).collect::<Vec<_>>();
+    let hypotheses: Vec<Vec<&str>> = predictions.iter().map(|p| as_tokens(p)).collect();
+    let references: Vec<Vec<&str>> = splits.test.iter().map(|e| as_tokens(&e.tgt)).collect();
+    println!(
+        "test corpus BLEU (digit tokens): {:.2}",
+        corpus_bleu(&hypotheses, &references).score
+    );
     for (example, predicted) in splits.test.iter().zip(&predictions).take(5) {
         println!(
             "  {:<62} -> {}",
