@@ -9,10 +9,11 @@ use anyhow::Context;
 use burn::prelude::*;
 use clap::Parser;
 use common::{DeviceChoice, select_device};
+use plotters::prelude::{IntoDrawingArea, SVGBackend};
 use transformer::bleu::corpus_bleu;
 use transformer::data::{Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
-use transformer::plots::write_loss_curve_svg;
+use transformer::plots::{cross_attention_map, draw_cross_attention, write_loss_curve_svg};
 use transformer::training::{TrainingConfig, train};
 use transformer::{NormPosition, TransformerConfig};
 
@@ -111,5 +112,12 @@ fn main() -> anyhow::Result<()> {
             digits.decode(predicted, "")
         );
     }
+    let attention_figure = args.out.join("cross_attention.svg");
+    let example = transformer::data::Example::new(402_017);
+    let (src, tgt, weights) = cross_attention_map(&model, &example, &device);
+    let area = SVGBackend::new(&attention_figure, (720, 520)).into_drawing_area();
+    draw_cross_attention(&area, &src, &tgt, &weights)
+        .map_err(|e| anyhow::anyhow!("cannot draw the cross-attention: {e}"))?;
+    println!("cross-attention while writing 402017: {}", attention_figure.display());
     Ok(())
 }

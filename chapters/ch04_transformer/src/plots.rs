@@ -159,3 +159,92 @@ pub fn write_gradient_profiles_svg(path: &Path) -> Result<(), Box<dyn Error>> {
     draw_gradient_profiles(&area, &post, &pre)?;
     Ok(())
 }
+
+/// The encoder-decoder drawn as boxes and arrows, pre-LN as this chapter builds it: the encoder on the left, the
+/// decoder on the right, the memory flowing from one to the other's cross-attention.
+pub fn draw_architecture<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&WHITE)?;
+    let font = ("sans-serif", 15).into_font();
+    let block = |x: i32, y: i32, w: i32, label: &str, colour: RGBColor| {
+        let rect = Rectangle::new([(x, y), (x + w, y + 34)], colour.mix(0.35).filled());
+        let border = Rectangle::new([(x, y), (x + w, y + 34)], BLACK.stroke_width(1));
+        let text = Text::new(label.to_string(), (x + 10, y + 9), font.clone());
+        (rect, border, text)
+    };
+    let arrow = |from: (i32, i32), to: (i32, i32)| {
+        let (dx, dy) = ((to.0 - from.0) as f64, (to.1 - from.1) as f64);
+        let length = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (ux, uy) = (dx / length, dy / length);
+        let head = |side: f64| {
+            (
+                to.0 - (8.0 * ux - side * 4.0 * uy) as i32,
+                to.1 - (8.0 * uy + side * 4.0 * ux) as i32,
+            )
+        };
+        (
+            PathElement::new([from, to], BLACK.stroke_width(2)),
+            Polygon::new([to, head(1.0), head(-1.0)], BLACK.filled()),
+        )
+    };
+    let (attention, feed_forward, embed, out) = (
+        RGBColor(255, 165, 0),
+        RGBColor(70, 130, 180),
+        RGBColor(150, 150, 150),
+        RGBColor(60, 179, 113),
+    );
+    // (x, y, width, label, colour), bottom to top: data flows upwards as in the paper's figure.
+    let encoder = [
+        (40, 520, 230, "source tokens → embedding", embed),
+        (40, 470, 230, "+ sinusoidal positions", embed),
+        (40, 380, 230, "LayerNorm → self-attention", attention),
+        (40, 320, 230, "LayerNorm → feed-forward", feed_forward),
+        (40, 230, 230, "final LayerNorm: memory", embed),
+    ];
+    let decoder = [
+        (380, 520, 260, "answer so far → embedding", embed),
+        (380, 470, 260, "+ sinusoidal positions", embed),
+        (380, 380, 260, "LayerNorm → masked self-attn.", attention),
+        (380, 320, 260, "LayerNorm → cross-attention", attention),
+        (380, 260, 260, "LayerNorm → feed-forward", feed_forward),
+        (380, 170, 260, "final LayerNorm → Linear", out),
+        (380, 110, 260, "softmax: next token", out),
+    ];
+    for blocks in [&encoder[..], &decoder[..]] {
+        for (i, &(x, y, w, label, colour)) in blocks.iter().enumerate() {
+            let (rect, border, text) = block(x, y, w, label, colour);
+            area.draw(&rect)?;
+            area.draw(&border)?;
+            area.draw(&text)?;
+            if let Some(&(_, above, _, _, _)) = blocks.get(i + 1) {
+                let (line, head) = arrow((x + w / 2, y), (x + w / 2, above + 34));
+                area.draw(&line)?;
+                area.draw(&head)?;
+            }
+        }
+    }
+    // The repeated layers, each with its residual connections, in a frame marked ×N.
+    for (left, top, right) in [(30, 310, 280), (370, 250, 650)] {
+        area.draw(&Rectangle::new(
+            [(left, top), (right, 424)],
+            BLACK.mix(0.6).stroke_width(1),
+        ))?;
+        let note = "× N layers; each sublayer F adds: x + F(LN(x))";
+        area.draw(&Text::new(note, (left + 2, 430), ("sans-serif", 12).into_font()))?;
+    }
+    let (line, head) = arrow((270, 247), (380, 337));
+    area.draw(&line)?;
+    area.draw(&head)?;
+    area.draw(&Text::new("keys, values", (280, 262), ("sans-serif", 13).into_font()))?;
+    area.draw(&Text::new("Encoder", (120, 580), ("sans-serif", 18).into_font()))?;
+    area.draw(&Text::new("Decoder", (470, 580), ("sans-serif", 18).into_font()))?;
+    area.present()
+}
+
+/// The book's architecture figure.
+pub fn write_architecture_svg(path: &Path) -> Result<(), Box<dyn Error>> {
+    let area = SVGBackend::new(path, (680, 620)).into_drawing_area();
+    draw_architecture(&area)?;
+    Ok(())
+}

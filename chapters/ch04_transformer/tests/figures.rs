@@ -11,3 +11,11 @@ fn the_gradient_profile_figure_is_up_to_date() {
         transformer::plots::write_gradient_profiles_svg(path).unwrap()
     });
 }
+
+#[test]
+fn the_architecture_figure_is_up_to_date() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/figures/ch04_architecture.svg");
+    assert_figure_up_to_date(&committed, |path| {
+        transformer::plots::write_architecture_svg(path).unwrap()
+    });
+}
