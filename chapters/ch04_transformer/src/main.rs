@@ -61,6 +61,10 @@ fn main() -> anyhow::Result<()> {
         } else {
             NormPosition::Pre
         });
+    println!(
+        "model: {} parameters",
+        burn::module::Module::num_params(&model_config.init(&Device::flex()))
+    );
     let config = TrainingConfig::new()
         .with_steps(args.steps)
         .with_batch_size(args.batch_size)

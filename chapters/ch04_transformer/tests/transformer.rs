@@ -252,3 +252,20 @@ fn cpu_and_wgpu_agree() {
             .assert_approx_eq::<f32>(&reference.to_data(), Tolerance::absolute(1e-4));
     }
 }
+
+#[test]
+fn the_parameter_count_matches_the_closed_form() {
+    let config = TransformerConfig::new(Vocabulary::words().len(), Vocabulary::digits().len(), 16);
+    let (d, d_ff, n, src, tgt) = (128, 512, 3, 33, 13);
+    let attention = 4 * (d * d + d); // W^Q, W^K, W^V, W^O with biases
+    let feed_forward = d * d_ff + d_ff + d_ff * d + d;
+    let norm = 2 * d; // gamma and beta
+    let encoder = n * (attention + feed_forward + 2 * norm);
+    let decoder = n * (2 * attention + feed_forward + 3 * norm);
+    let expected = (src + tgt) * d + encoder + decoder + 2 * norm + d * tgt + tgt;
+    assert_eq!(
+        burn::module::Module::num_params(&config.init(&Device::flex())),
+        expected
+    );
+    assert_eq!(expected, 1_396_621);
+}
