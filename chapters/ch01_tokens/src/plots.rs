@@ -145,3 +145,22 @@ pub fn write_positional_encoding_svg(path: &Path) -> Result<(), Box<dyn std::err
         "position",
     )
 }
+
+/// One labelled line with a dot at each point, for line charts whose points are `(x, y)` floats.
+pub fn draw_marked_line<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    label: &str,
+    colour: RGBColor,
+    points: Vec<(f64, f64)>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    chart
+        .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+    chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+    Ok(())
+}

@@ -142,11 +142,7 @@ pub fn draw_softmax_sharpness<DB: DrawingBackend>(
         ),
     ];
     for (label, colour, points) in lines {
-        chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+        tokens::plots::draw_marked_line(&mut chart, label, colour, points)?;
     }
     chart
         .configure_series_labels()

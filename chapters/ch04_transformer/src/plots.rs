@@ -134,11 +134,7 @@ pub fn draw_gradient_profiles<DB: DrawingBackend>(
             .enumerate()
             .map(|(i, &n)| (i as f64 + 1.0, n as f64))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+        tokens::plots::draw_marked_line(&mut chart, label, colour, points)?;
     }
     chart
         .configure_series_labels()

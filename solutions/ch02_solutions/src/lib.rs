@@ -2,6 +2,12 @@
 //!
 //! 1. [`RelativePositionBias`]: tell attention how far apart two tokens are, by adding a learned bias to the scores.
 //! 2. [`attention_entropy`]: how spread out each query's attention is, in nats.
+//!
+//! 3. *When can a query have no visible key?* With padding on the left, a causal model's first positions are
+//!    padding, and the causal mask lets position 0 see only position 0, which the padding mask hides: nothing is
+//!    left. A literal softmax computes $e^{-\infty} / \sum e^{-\infty} = 0/0$, NaN, and the NaN spreads through every
+//!    later layer and into the loss; `masked_softmax` returns a row of zeros, so that position outputs the zero
+//!    vector and the loss, which ignores padding, never sees it.
 
 use attention::{Attention, masked_softmax};
 use burn::module::Param;

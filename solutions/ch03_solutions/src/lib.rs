@@ -2,7 +2,14 @@
 //!
 //! 1. [`GroupedQueryAttention`]: several query heads share one key/value head (Llama 2 70B, Mistral), which shrinks
 //!    the key/value cache of text generation by the group size.
-//! 2. [`parameter_count`]: how many parameters multi-head and grouped-query attention have, in closed form.
+//! 2. [`parameter_count`]: how many parameters multi-head and grouped-query attention have, in closed form. The
+//!    key/value cache holds $2 \cdot T \cdot h_{kv} \cdot d_{head}$ numbers per layer instead of
+//!    $2 \cdot T \cdot h \cdot d_{head}$: $h / h_{kv}$ times smaller (8 times for $h = 8$, $h_{kv} = 1$).
+//!
+//! 3. *Why do the heads divide $d_{model}$?* So that $h$ heads cost what one head costs: $W^Q, W^K, W^V$ stay
+//!    $d_{model} \times d_{model}$ and the score matrices total $h \cdot T^2 \cdot d_{head} = T^2 d_{model}$
+//!    multiply-adds. Full-width heads would multiply the projections' parameters and arithmetic by $h$, and $W^O$
+//!    would grow to $h\,d_{model} \times d_{model}$ to bring the concatenation back to $d_{model}$.
 
 use attention::{scaled_dot_product_attention, self_attention_mask};
 use burn::nn::{Linear, LinearConfig};

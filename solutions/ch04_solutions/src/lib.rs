@@ -2,6 +2,14 @@
 //!
 //! 1. [`beam_search`]: keep the `width` most likely partial answers instead of only the best one.
 //! 2. [`sequence_log_prob`]: the model's log-probability of a whole answer, the quantity beam search maximises.
+//!
+//! 3. *Why does post-LN need a warm-up?* Adam's update has about the same size for every parameter, whatever its
+//!    gradient. In post-LN the top layers' gradients are about twice the bottom layers' at initialisation (the
+//!    chapter's figure) and the gap grows with depth, so the top layers' outputs, and the loss, move much further
+//!    per step than the bottom layers can follow, and with a large learning rate the first steps can send the
+//!    top layers somewhere training never recovers from. A warm-up keeps the steps small until Adam's statistics
+//!    and the layers' scales have settled. In pre-LN every layer only adds to an un-normalised residual stream, the
+//!    gradients are the same size at every depth, and the warm-up matters much less.
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
