@@ -13,7 +13,7 @@ use plotters::prelude::{IntoDrawingArea, SVGBackend};
 use transformer::bleu::corpus_bleu;
 use transformer::data::{Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
-use transformer::plots::{cross_attention_map, draw_cross_attention, write_loss_curve_svg};
+use transformer::plots::{cross_attention_map, draw_cross_attention, write_loss_curve_png, write_loss_curve_svg};
 use transformer::training::{TrainingConfig, train};
 use transformer::{NormPosition, TransformerConfig};
 
@@ -88,10 +88,10 @@ fn main() -> anyhow::Result<()> {
         report.best_step + 1,
         checkpoint.display()
     );
-    let curve = args.out.join("loss.svg");
-    write_loss_curve_svg(&curve, &report.history)
-        .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", curve.display()))?;
-    println!("loss curve: {}", curve.display());
+    let (png, svg) = (args.out.join("loss.png"), args.out.join("loss.svg"));
+    write_loss_curve_png(&png, &report.history).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
+    write_loss_curve_svg(&svg, &report.history).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", svg.display()))?;
+    println!("loss curve: {} (and .svg)", png.display());
 
     let device: Device = selected.device;
     let predictions = predict(&model, &splits.test, 256, &device);

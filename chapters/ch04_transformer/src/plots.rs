@@ -60,6 +60,31 @@ pub fn write_loss_curve_svg(path: &Path, history: &[LossPoint]) -> Result<(), Bo
     Ok(())
 }
 
+/// [`draw_loss_curve`] into a PNG file: drawn as SVG, then rasterised by resvg with the system's fonts (a machine
+/// without any gets the curves without their labels).
+pub fn write_loss_curve_png(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
+        draw_loss_curve(&area, history)?;
+    }
+    svg_to_png(&svg, path)
+}
+
+/// Rasterises an SVG document into a PNG file of the same size.
+pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn Error>> {
+    use resvg::{tiny_skia, usvg};
+    let mut options = usvg::Options::default();
+    options.fontdb_mut().load_system_fonts();
+    let tree = usvg::Tree::from_str(svg, &options)?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("an empty figure")?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.save_png(path)?;
+    Ok(())
+}
+
 // ANCHOR: cross_attention
 /// Where the decoder looked while writing `example`'s digits: the last decoder layer's cross-attention, averaged
 /// over its heads, with the correct digits fed in (teacher forcing). Returns the source words (columns), the

@@ -19,3 +19,24 @@ fn the_architecture_figure_is_up_to_date() {
         transformer::plots::write_architecture_svg(path).unwrap()
     });
 }
+
+#[test]
+fn the_loss_curve_is_also_written_as_png() {
+    use transformer::training::LossPoint;
+    let history: Vec<LossPoint> = (0..100)
+        .map(|step| LossPoint {
+            step,
+            train_loss: 3.0 / (1.0 + step as f32),
+            val_loss: (step % 25 == 24).then(|| 3.2 / (1.0 + step as f32)),
+            learning_rate: 1e-3,
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("ch04-loss-{}.png", std::process::id()));
+    transformer::plots::write_loss_curve_png(&path, &history).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    // Width and height, big-endian, in the IHDR chunk.
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 760);
+    assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 440);
+}
