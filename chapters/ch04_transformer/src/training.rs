@@ -90,14 +90,19 @@ pub fn smoothed_cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>, smooth
 /// (PyTorch's `clip_grad_norm_`), and returns the norm before clipping. One exploding gradient then shrinks the
 /// whole step instead of only its own tensor, so the update keeps its direction.
 pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_norm: f32) -> (GradientsParams, f32) {
+    // The squared norms are summed on the device and read once: one synchronisation per step, not one per tensor.
     struct SquaredNorm<'a> {
         grads: &'a GradientsParams,
-        total: f32,
+        total: Option<Tensor<1>>,
     }
     impl ModuleVisitor for SquaredNorm<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(grad) = self.grads.get::<D>(param.id) {
-                self.total += grad.powi_scalar(2).sum().into_scalar::<f32>();
+                let squared = grad.powi_scalar(2).sum();
+                self.total = Some(match self.total.take() {
+                    Some(total) => total + squared,
+                    None => squared,
+                });
             }
         }
     }
@@ -114,10 +119,10 @@ pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_no
     }
     let mut norm = SquaredNorm {
         grads: &grads,
-        total: 0.0,
+        total: None,
     };
     model.visit(&mut norm);
-    let norm = norm.total.sqrt();
+    let norm = norm.total.map_or(0.0, |total| total.into_scalar::<f32>().sqrt());
     if norm > max_norm {
         model.visit(&mut Scale {
             grads: &mut grads,
@@ -129,7 +134,7 @@ pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_no
 // ANCHOR_END: clip
 
 /// Validation loss, train loss and learning rate at one step of training.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LossPoint {
     pub step: usize,
     pub train_loss: f32,

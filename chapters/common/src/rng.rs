@@ -14,6 +14,12 @@ impl SplitMix64 {
         Self { state: seed }
     }
 
+    /// The whole state: `SplitMix64::new(rng.state())` continues the sequence where `rng` stands (how a resumed
+    /// training run draws the same batches as an uninterrupted one).
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

@@ -1,0 +1,54 @@
+//! Throughput and memory, measured: training tokens per second, sampling tokens per second with and without the
+//! KV cache, and the process's peak resident memory. `cargo run --release -p gpt -- bench` prints them.
+
+use std::time::Instant;
+
+use common::rng::SplitMix64;
+
+use crate::data::TokenSplits;
+use crate::generation::{SamplingConfig, generate};
+use crate::model::Gpt;
+use crate::training::{RunConfig, Trainer};
+
+/// Random token ids: throughput does not depend on what the tokens say, and a benchmark should not need the data.
+pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits {
+    let mut rng = SplitMix64::new(seed);
+    let mut ids = || (0..len).map(|_| rng.below(vocab_size) as u32).collect::<Vec<_>>();
+    TokenSplits {
+        train: ids(),
+        val: ids(),
+    }
+}
+
+/// Milliseconds per training step and training tokens per second, timed over `steps` steps after `warmup` untimed
+/// ones (the first steps pay for allocation and, on a GPU, for compiling kernels). `device` must have autodiff.
+pub fn training_throughput(config: &RunConfig, device: &burn::tensor::Device, warmup: usize, steps: usize) -> (f64, f64) {
+    let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
+    let mut trainer = Trainer::new(config.clone(), device);
+    for _ in 0..warmup {
+        trainer.train_step(&data);
+    }
+    let started = Instant::now();
+    for _ in 0..steps {
+        trainer.train_step(&data); // reads the loss back: every step ends synchronised with the device
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let tokens = (steps * config.training.batch_size * config.model.block_size) as f64;
+    (1000.0 * seconds / steps as f64, tokens / seconds)
+}
+
+/// New tokens per second generating `new_tokens` after a one-token prompt, with or without the KV cache.
+pub fn sampling_throughput(model: &Gpt, new_tokens: usize, use_cache: bool) -> f64 {
+    let config = SamplingConfig::new().with_use_cache(use_cache).with_top_k(Some(200));
+    let started = Instant::now();
+    let generation = generate(model, &[0], new_tokens, &config, |_| false).expect("a one-token prompt is valid");
+    generation.tokens.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The most resident memory this process has used so far (Linux's `VmHWM`), in bytes; `None` elsewhere.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

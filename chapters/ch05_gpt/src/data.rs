@@ -1,0 +1,151 @@
+//! The pretraining data: a corpus turned into one long list of token ids, split 90/10, and batches of random
+//! windows cut from it, as nanoGPT's `get_batch` does.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use common::rng::SplitMix64;
+use serde::{Deserialize, Serialize};
+use tokens::{BpeTokenizer, CharTokenizer};
+
+/// The tokenizer a model was trained with; it travels in the checkpoint, since token ids mean nothing without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tokenizer {
+    /// Chapter 1's one-token-per-character tokenizer (65 tokens on Tiny Shakespeare).
+    Char(CharTokenizer),
+    /// Chapter 1's byte-level BPE, trained on the training text.
+    Bpe(BpeTokenizer),
+}
+
+/// How a [`Tokenizer`] is stored: enough to rebuild it exactly.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum StoredTokenizer {
+    Char { vocab: String },
+    Bpe { merges: Vec<(u32, u32)> },
+}
+
+impl Tokenizer {
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            Tokenizer::Char(t) => t.vocab_size(),
+            Tokenizer::Bpe(t) => t.vocab_size(),
+        }
+    }
+
+    /// The ids of `text`; an error names the first character the vocabulary lacks.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
+        match self {
+            Tokenizer::Char(t) => t.encode(text).map_err(|e| e.to_string()),
+            Tokenizer::Bpe(t) => Ok(t.encode(text)),
+        }
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String, String> {
+        match self {
+            Tokenizer::Char(t) => t.decode(ids).map_err(|e| e.to_string()),
+            Tokenizer::Bpe(t) => t.decode(ids).map_err(|e| e.to_string()),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let stored = match self {
+            Tokenizer::Char(t) => StoredTokenizer::Char {
+                vocab: t.vocab().iter().collect(),
+            },
+            Tokenizer::Bpe(t) => StoredTokenizer::Bpe {
+                merges: t.merges().to_vec(),
+            },
+        };
+        serde_json::to_string(&stored).expect("strings and integer pairs always serialize")
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        let stored: StoredTokenizer =
+            serde_json::from_str(json).map_err(|e| format!("not a tokenizer file: {e}"))?;
+        match stored {
+            StoredTokenizer::Char { vocab } => CharTokenizer::from_corpus(&vocab)
+                .map(Tokenizer::Char)
+                .map_err(|e| e.to_string()),
+            StoredTokenizer::Bpe { merges } => BpeTokenizer::from_merges(merges)
+                .map(Tokenizer::Bpe)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Which tokenizer to build for a new run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenizerKind {
+    Char,
+    /// Byte-level BPE with this many tokens (at least 256).
+    Bpe(usize),
+}
+
+/// The corpus as token ids, split into the first 90% (training) and the last 10% (validation).
+#[derive(Debug, Clone)]
+pub struct TokenSplits {
+    pub train: Vec<u32>,
+    pub val: Vec<u32>,
+}
+
+impl TokenSplits {
+    /// Tokenizes `text` with a new tokenizer of `kind` (a BPE learns its merges from the training part only) and
+    /// splits it 90/10. Errors on an empty corpus.
+    pub fn build(text: &str, kind: TokenizerKind) -> Result<(Tokenizer, TokenSplits), String> {
+        if text.is_empty() {
+            return Err("the corpus is empty: point --data at a text file with something in it".into());
+        }
+        let (train_text, _) = text.split_at(text.floor_char_boundary(text.len() * 9 / 10));
+        let tokenizer = match kind {
+            TokenizerKind::Char => Tokenizer::Char(CharTokenizer::from_corpus(text).map_err(|e| e.to_string())?),
+            TokenizerKind::Bpe(vocab_size) => {
+                Tokenizer::Bpe(BpeTokenizer::train(train_text, vocab_size).map_err(|e| e.to_string())?)
+            }
+        };
+        let ids = tokenizer.encode(text)?;
+        let (train, val) = tokens::data::split_train_val(&ids, 0.9);
+        Ok((
+            tokenizer,
+            TokenSplits {
+                train: train.to_vec(),
+                val: val.to_vec(),
+            },
+        ))
+    }
+}
+
+// ANCHOR: batch
+/// `batch_size` windows of `block_size + 1` consecutive tokens from random places in `ids`: inputs $x$ are the
+/// first `block_size` tokens of each, targets $y$ the last `block_size` ($y_t = x_{t+1}$). Every window teaches
+/// `block_size` predictions at once, one for each context length from 1 to `block_size`.
+pub fn random_windows(
+    ids: &[u32],
+    batch_size: usize,
+    block_size: usize,
+    rng: &mut SplitMix64,
+    device: &Device,
+) -> (Tensor<2, Int>, Tensor<2, Int>) {
+    assert!(
+        ids.len() > block_size,
+        "{} tokens cannot fill a window of {} + 1: use more text or a smaller block_size",
+        ids.len(),
+        block_size
+    );
+    let (mut x, mut y) = (Vec::with_capacity(batch_size * block_size), Vec::with_capacity(batch_size * block_size));
+    for _ in 0..batch_size {
+        let start = rng.below(ids.len() - block_size);
+        x.extend(ids[start..start + block_size].iter().map(|&id| id as i64));
+        y.extend(ids[start + 1..start + block_size + 1].iter().map(|&id| id as i64));
+    }
+    let tensor = |ids: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(ids, [batch_size, block_size]), device);
+    (tensor(x), tensor(y))
+}
+// ANCHOR_END: batch
+
+/// Reads a tokenizer file written with a checkpoint.
+pub fn read_tokenizer(path: &Path) -> Result<Tokenizer, String> {
+    let json = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Tokenizer::from_json(&json).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,173 @@
+//! Text generation: one token at a time, each drawn from the model's distribution over the next token, reshaped
+//! by a temperature and cut down by top-k and top-p (nucleus) filtering.
+
+use burn::prelude::*;
+use common::rng::SplitMix64;
+
+use crate::model::{Gpt, KvCache};
+
+// ANCHOR: sampling
+/// How the next token is chosen from the logits.
+#[derive(Config, Debug, PartialEq)]
+pub struct SamplingConfig {
+    /// Divides the logits: below 1 sharpens the distribution, above 1 flattens it; 0 means greedy (always the
+    /// most likely token).
+    #[config(default = 1.0)]
+    pub temperature: f32,
+    /// Keep only the `k` most likely tokens.
+    pub top_k: Option<usize>,
+    /// Keep only the smallest set of most likely tokens whose probabilities add up to at least `p`.
+    pub top_p: Option<f32>,
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Reuse the keys and values of earlier positions (same tokens, less work).
+    #[config(default = true)]
+    pub use_cache: bool,
+}
+
+/// The distribution the next token is drawn from: $p_i \propto \exp(z_i / \tau)$ over the tokens top-k and top-p
+/// keep, 0 elsewhere. With temperature 0, all the mass on the most likely token.
+pub fn next_token_probabilities(logits: &[f32], config: &SamplingConfig) -> Vec<f32> {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a])); // most likely first; ties keep the lower id first
+    let mut probabilities = vec![0.0; logits.len()];
+    if config.temperature <= 0.0 {
+        probabilities[order[0]] = 1.0;
+        return probabilities;
+    }
+    let keep = config.top_k.unwrap_or(logits.len()).clamp(1, logits.len());
+    let max = logits[order[0]];
+    let weights: Vec<f32> = order[..keep]
+        .iter()
+        .map(|&i| ((logits[i] - max) / config.temperature).exp())
+        .collect();
+    let total: f32 = weights.iter().sum();
+    let mut kept_mass = 0.0;
+    for (&i, w) in order.iter().zip(&weights) {
+        let p = w / total;
+        if config.top_p.is_some_and(|top_p| kept_mass >= top_p) {
+            break;
+        }
+        probabilities[i] = p;
+        kept_mass += p;
+    }
+    probabilities.iter_mut().for_each(|p| *p /= kept_mass);
+    probabilities
+}
+
+/// Draws an index with probability `probabilities[i]` (which sum to 1), by inverting the cumulative sum at a
+/// uniform number.
+pub fn draw(probabilities: &[f32], rng: &mut SplitMix64) -> usize {
+    let u = rng.next_f64() as f32;
+    let mut cumulative = 0.0;
+    for (i, &p) in probabilities.iter().enumerate() {
+        cumulative += p;
+        if u < cumulative {
+            return i;
+        }
+    }
+    // Rounding can leave the total a hair under u: take the last token with any probability.
+    probabilities.iter().rposition(|&p| p > 0.0).unwrap_or(0)
+}
+// ANCHOR_END: sampling
+
+/// Why a generation could not start.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GenerationError {
+    #[error("the prompt is empty: give at least one token, e.g. --prompt \"\\n\" for a fresh start")]
+    EmptyPrompt,
+    #[error("token id {id} of the prompt is outside the model's vocabulary of {vocab_size}")]
+    UnknownToken { id: u32, vocab_size: usize },
+    #[error("temperature must be 0 (greedy) or positive, got {0}")]
+    BadTemperature(f32),
+    #[error("top-p must lie in (0, 1], got {0}")]
+    BadTopP(f32),
+    #[error("top-k must be at least 1")]
+    BadTopK,
+}
+
+/// What [`generate`] made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// The new tokens only.
+    pub tokens: Vec<u32>,
+    /// How many tokens were cut from the front of a prompt longer than the context (0 if it fit).
+    pub prompt_tokens_dropped: usize,
+}
+
+// ANCHOR: generate
+/// Continues `prompt` by up to `max_new_tokens` tokens, stopping early once `stop(new_tokens)` says so. The model
+/// sees at most its last `block_size` tokens (a longer prompt is cropped from the left, as nanoGPT does, and
+/// [`Generation::prompt_tokens_dropped`] says by how much).
+///
+/// With the cache, each step feeds only the newest token while the sequence fits the context; once it is full
+/// the window slides, every position changes, and learned absolute positions force a recomputation of the
+/// window (models with relative positions, such as RoPE, can keep their cache).
+pub fn generate(
+    model: &Gpt,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    config: &SamplingConfig,
+    mut stop: impl FnMut(&[u32]) -> bool,
+) -> Result<Generation, GenerationError> {
+    validate(model, prompt, config)?;
+    let device = model.embedding.token.weight.device();
+    let block_size = model.block_size();
+    let prompt_tokens_dropped = prompt.len().saturating_sub(block_size);
+    let mut sequence = prompt[prompt_tokens_dropped..].to_vec();
+    let (mut rng, mut cache, mut new_tokens) = (SplitMix64::new(config.seed), KvCache::new(), Vec::new());
+    while new_tokens.len() < max_new_tokens && !stop(&new_tokens) {
+        let window = &sequence[sequence.len().saturating_sub(block_size)..];
+        let logits = if !config.use_cache {
+            model.forward(token_tensor(window, &device))
+        } else if cache.len() + 1 == window.len() {
+            model.forward_cached(token_tensor(&window[window.len() - 1..], &device), &mut cache)
+        } else {
+            cache = KvCache::new(); // first step, or the window slid: start again from it
+            model.forward_cached(token_tensor(window, &device), &mut cache)
+        };
+        let next = draw(&next_token_probabilities(&last_logits(logits), config), &mut rng) as u32;
+        sequence.push(next);
+        new_tokens.push(next);
+    }
+    Ok(Generation {
+        tokens: new_tokens,
+        prompt_tokens_dropped,
+    })
+}
+// ANCHOR_END: generate
+
+fn validate(model: &Gpt, prompt: &[u32], config: &SamplingConfig) -> Result<(), GenerationError> {
+    let vocab_size = model.vocab_size();
+    if prompt.is_empty() {
+        return Err(GenerationError::EmptyPrompt);
+    }
+    if let Some(&id) = prompt.iter().find(|&&id| id as usize >= vocab_size) {
+        return Err(GenerationError::UnknownToken { id, vocab_size });
+    }
+    if !(config.temperature >= 0.0 && config.temperature.is_finite()) {
+        return Err(GenerationError::BadTemperature(config.temperature));
+    }
+    if let Some(p) = config.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+        return Err(GenerationError::BadTopP(p));
+    }
+    if config.top_k == Some(0) {
+        return Err(GenerationError::BadTopK);
+    }
+    Ok(())
+}
+
+fn token_tensor(ids: &[u32], device: &Device) -> Tensor<2, Int> {
+    let ids: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
+    Tensor::from_data(TensorData::new(ids.clone(), [1, ids.len()]), device)
+}
+
+/// The logits at the last position of the only sequence, as numbers on the host.
+fn last_logits(logits: Tensor<3>) -> Vec<f32> {
+    let [_, t, vocab] = logits.dims();
+    logits
+        .slice([0..1, t - 1..t, 0..vocab])
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("logits are f32")
+}

@@ -1,0 +1,297 @@
+//! The book's main job: pretrain a toy GPT on Tiny Shakespeare, then sample from it.
+//!
+//! `cargo run --release -p gpt -- train` trains nanoGPT's "baby" configuration and prints a sample;
+//! `... -- sample --checkpoint runs/gpt --prompt "ROMEO:"` samples from a saved run; `... -- bench` measures
+//! throughput. `--help` on each lists the options.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow, bail};
+use burn::module::Module;
+use burn::prelude::*;
+use clap::{Args, Parser, Subcommand};
+use common::{DeviceChoice, select_device};
+use gpt::bench::{peak_memory_bytes, sampling_throughput, training_throughput};
+use gpt::training::{load_checkpoint, progress_bar};
+use gpt::{Gpt, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
+use transformer::plots::{write_loss_curve_png, write_loss_curve_svg};
+
+#[derive(Parser, Debug)]
+#[command(about = "Chapter 5: pretrain a GPT on Tiny Shakespeare and sample from it")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train (or resume) a GPT, save it with its loss curve, then print a sample.
+    Train(TrainArgs),
+    /// Continue a prompt with a trained GPT.
+    Sample(SampleArgs),
+    /// Training and sampling throughput on each backend, and peak memory.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Where to train: cpu, wgpu or auto (wgpu only on a real GPU).
+    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// A preset (baby: nanoGPT's CPU run; small: its GPU run; tiny: seconds) or a JSON file of a `RunConfig`.
+    #[arg(long, default_value = "baby")]
+    config: String,
+    /// Stop after this many steps (the learning-rate schedule still follows the configuration).
+    #[arg(long)]
+    max_iters: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A text file to train on instead of Tiny Shakespeare.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Byte-level BPE with this many tokens instead of characters.
+    #[arg(long)]
+    bpe: Option<usize>,
+    /// The checkpoint directory (model, optimizer, step, configuration, tokenizer) and the loss curve.
+    #[arg(long, default_value = "runs/gpt")]
+    out: PathBuf,
+    /// Continue the run saved in --out.
+    #[arg(long)]
+    resume: bool,
+    /// Tokens to sample after training (0: none).
+    #[arg(long, default_value_t = 500)]
+    sample_tokens: usize,
+}
+
+#[derive(Args, Debug)]
+struct SampleArgs {
+    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
+    device: DeviceChoice,
+    /// A checkpoint directory written by `train`.
+    #[arg(long, default_value = "runs/gpt")]
+    checkpoint: PathBuf,
+    #[arg(long, default_value = "\n")]
+    prompt: String,
+    #[arg(long, default_value_t = 500)]
+    max_new_tokens: usize,
+    /// 0 for greedy decoding.
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f32,
+    #[arg(long, default_value_t = 200)]
+    top_k: usize,
+    #[arg(long)]
+    top_p: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Stop as soon as the text generated contains this.
+    #[arg(long)]
+    stop: Option<String>,
+    /// Recompute every position at every step instead of using the KV cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// The model to measure: a preset or a JSON `RunConfig` (vocabulary 65, as Tiny Shakespeare's).
+    #[arg(long, default_value = "baby")]
+    config: String,
+    /// Timed training steps (after 5 untimed ones).
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    /// New tokens per sampling measurement.
+    #[arg(long, default_value_t = 500)]
+    new_tokens: usize,
+    /// Backends to measure: cpu, wgpu or auto (every one available: flex, and wgpu when it finds an adapter).
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Train(args) => train(args),
+        Command::Sample(args) => sample(args),
+        Command::Bench(args) => bench(args),
+    }
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let selected = select_device(args.device)?;
+    println!("device: {}", selected.description);
+    let device = selected.device.autodiff();
+    let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
+    let started = Instant::now();
+    let (mut trainer, tokenizer, data) = if args.resume {
+        let (trainer, tokenizer) = Trainer::resume(&args.out, &device).map_err(|e| anyhow!(e))?;
+        let data = tokenize(&text, &tokenizer)?;
+        println!("resuming {} at step {}", args.out.display(), trainer.step);
+        (trainer, tokenizer, data)
+    } else {
+        let kind = args.bpe.map_or(TokenizerKind::Char, TokenizerKind::Bpe);
+        let (tokenizer, data) = TokenSplits::build(&text, kind).map_err(|e| anyhow!(e))?;
+        let mut config = RunConfig::named(&args.config, tokenizer.vocab_size()).map_err(|e| anyhow!(e))?;
+        config.tokenizer = kind;
+        if let Some(seed) = args.seed {
+            config.training.seed = seed;
+        }
+        (Trainer::new(config, &device), tokenizer, data)
+    };
+    let config = trainer.config.clone();
+    println!(
+        "data: {} training and {} validation tokens, vocabulary of {}",
+        data.train.len(),
+        data.val.len(),
+        tokenizer.vocab_size()
+    );
+    println!(
+        "model: {} parameters ({} layers, {} heads, width {}, context {})",
+        trainer.model.num_params(),
+        config.model.n_layer,
+        config.model.n_head,
+        config.model.n_embd,
+        config.model.block_size
+    );
+    let until = args.max_iters.unwrap_or(config.training.max_iters);
+    let progress = progress_bar(until.min(config.training.max_iters), trainer.step);
+    trainer
+        .train(&data, until, Some((&args.out, &tokenizer)), Some(&progress))
+        .map_err(|e| anyhow!(e))?;
+    progress.finish();
+    trainer.save(&args.out, &tokenizer).map_err(|e| anyhow!(e))?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "trained to step {} in {seconds:.1} s; checkpoint {}",
+        trainer.step,
+        args.out.display()
+    );
+    if let Some(last) = trainer.evaluations.last() {
+        println!(
+            "final estimate: train loss {:.4}, val loss {:.4}, val perplexity {:.2}",
+            last.train_loss,
+            last.val_loss,
+            last.val_loss.exp()
+        );
+    }
+    let (png, svg) = (args.out.join("loss.png"), args.out.join("loss.svg"));
+    write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
+    write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
+    println!("loss curve: {} (and .svg)", png.display());
+    if let Some(peak) = peak_memory_bytes() {
+        println!("peak memory: {:.0} MB", peak as f64 / 1e6);
+    }
+    if args.sample_tokens > 0 {
+        let model = trainer.model.valid();
+        let sampling = SamplingConfig::new().with_temperature(0.8).with_top_k(Some(200));
+        println!("\n--- sample ({} tokens, temperature 0.8, top-k 200) ---", args.sample_tokens);
+        print_sample(&model, &tokenizer, "\n", args.sample_tokens, &sampling, None)?;
+    }
+    Ok(())
+}
+
+fn tokenize(text: &str, tokenizer: &Tokenizer) -> anyhow::Result<TokenSplits> {
+    let ids = tokenizer.encode(text).map_err(|e| {
+        anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
+    })?;
+    let (train, val) = tokens::data::split_train_val(&ids, 0.9);
+    Ok(TokenSplits {
+        train: train.to_vec(),
+        val: val.to_vec(),
+    })
+}
+
+fn sample(args: SampleArgs) -> anyhow::Result<()> {
+    let selected = select_device(args.device)?;
+    let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device).map_err(|e| anyhow!(e))?;
+    let sampling = SamplingConfig::new()
+        .with_temperature(args.temperature)
+        .with_top_k(Some(args.top_k))
+        .with_top_p(args.top_p)
+        .with_seed(args.seed)
+        .with_use_cache(!args.no_cache);
+    print_sample(
+        &model,
+        &tokenizer,
+        &args.prompt,
+        args.max_new_tokens,
+        &sampling,
+        args.stop.as_deref(),
+    )
+}
+
+fn print_sample(
+    model: &Gpt,
+    tokenizer: &Tokenizer,
+    prompt: &str,
+    max_new_tokens: usize,
+    sampling: &SamplingConfig,
+    stop: Option<&str>,
+) -> anyhow::Result<()> {
+    let ids = tokenizer
+        .encode(prompt)
+        .map_err(|e| anyhow!("the prompt cannot be tokenized: {e}"))?;
+    let stop_here = |new: &[u32]| stop.is_some_and(|s| tokenizer.decode(new).is_ok_and(|text| text.contains(s)));
+    let generation = generate(model, &ids, max_new_tokens, sampling, stop_here)?;
+    if generation.prompt_tokens_dropped > 0 {
+        eprintln!(
+            "note: the prompt is longer than the context of {} tokens; the model sees only its last {} (dropped {})",
+            model.block_size(),
+            model.block_size(),
+            generation.prompt_tokens_dropped
+        );
+    }
+    let text = tokenizer.decode(&generation.tokens).map_err(|e| anyhow!(e))?;
+    let text = match stop.and_then(|s| text.find(s).map(|at| at + s.len())) {
+        Some(end) => &text[..end],
+        None => &text,
+    };
+    println!("{prompt}{text}");
+    Ok(())
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let config = RunConfig::named(&args.config, 65).map_err(|e| anyhow!(e))?;
+    let devices: Vec<(String, Device)> = match args.device {
+        DeviceChoice::Auto => common::every_backend()
+            .into_iter()
+            .map(|(name, device)| (name.to_string(), device))
+            .collect(),
+        choice => {
+            let selected = select_device(choice)?;
+            vec![(selected.description, selected.device)]
+        }
+    };
+    if args.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    println!(
+        "model {:?}: {} layers, {} heads, width {}, context {}, batch {}",
+        args.config,
+        config.model.n_layer,
+        config.model.n_head,
+        config.model.n_embd,
+        config.model.block_size,
+        config.training.batch_size
+    );
+    for (name, device) in devices {
+        let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), 5, args.steps);
+        println!("{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s");
+        device.seed(0);
+        let model = config.model.init(&device);
+        for use_cache in [false, true] {
+            sampling_throughput(&model, 8, use_cache); // warm-up
+            let rate = sampling_throughput(&model, args.new_tokens, use_cache);
+            let label = if use_cache { "with" } else { "without" };
+            println!(
+                "{name}: sampling {} new tokens {label} the KV cache: {rate:.0} tokens/s",
+                args.new_tokens
+            );
+        }
+    }
+    let peak = peak_memory_bytes().context("peak memory is read from /proc/self/status (Linux only)");
+    match peak {
+        Ok(bytes) => println!("peak resident memory: {:.0} MB", bytes as f64 / 1e6),
+        Err(e) => println!("{e}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The GPT: a stack of pre-LN decoder blocks (causal self-attention, then a GELU MLP) between chapter 1's
+//! embeddings and a language-model head that reuses the token embedding matrix.
+//!
+//! Nothing here is new machinery: the attention is chapter 3's [`MultiHeadAttention`] with a causal mask, the MLP
+//! and the residual connections are chapter 4's [`FeedForward`] and [`Residual`], the embeddings are chapter 1's
+//! [`InputEmbedding`]. What makes it a GPT is what is left out (no encoder, no cross-attention) and the objective:
+//! predict every next token.
+
+use attention::scaled_dot_product_attention;
+use burn::module::{ModuleMapper, Param};
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, split_heads};
+use tokens::{InputEmbedding, InputEmbeddingConfig};
+use transformer::blocks::Residual;
+use transformer::{Activation, FeedForward, NormPosition};
+
+// ANCHOR: config
+/// The knobs of nanoGPT's `GPTConfig`, with the defaults of its CPU "baby" Shakespeare run.
+#[derive(Config, Debug, PartialEq)]
+pub struct GptConfig {
+    /// Number of distinct tokens (65 characters for Tiny Shakespeare).
+    pub vocab_size: usize,
+    /// The context length $T$: the most tokens the model reads at once.
+    #[config(default = 64)]
+    pub block_size: usize,
+    #[config(default = 4)]
+    pub n_layer: usize,
+    #[config(default = 4)]
+    pub n_head: usize,
+    /// The width $d$ of every token's vector.
+    #[config(default = 128)]
+    pub n_embd: usize,
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Biases in the linear layers and layer norms (GPT-2 has them; nanoGPT's default leaves them out: slightly
+    /// faster and no worse).
+    #[config(default = false)]
+    pub bias: bool,
+}
+// ANCHOR_END: config
+
+// ANCHOR: block
+/// One GPT-2 block: $x \leftarrow x + \mathrm{Attn}(\mathrm{LN}(x))$, then $x \leftarrow x + \mathrm{MLP}(\mathrm{LN}(x))$,
+/// with causal attention and a $d \to 4d \to d$ GELU MLP.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub attention: MultiHeadAttention,
+    pub mlp: FeedForward,
+    pub around_attention: Residual,
+    pub around_mlp: Residual,
+}
+
+impl Block {
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = self
+            .around_attention
+            .forward(x, |h| self.attention.self_attention(h, true, None).output);
+        self.around_mlp.forward(x, |h| self.mlp.forward(h))
+    }
+}
+// ANCHOR_END: block
+
+// ANCHOR: gpt
+/// The whole model: $h_0 = E_{x_t} + P_t$, $h_\ell = \mathrm{Block}_\ell(h_{\ell-1})$,
+/// $\mathrm{logits} = \mathrm{LN}(h_L)\,E^\top$ (the head is the token embedding $E$ transposed: "weight tying").
+#[derive(Module, Debug)]
+pub struct Gpt {
+    pub embedding: InputEmbedding,
+    pub dropout: Dropout,
+    pub blocks: Vec<Block>,
+    pub final_norm: LayerNorm,
+}
+
+impl Gpt {
+    /// Token ids `[batch, t]` (with `t <= block_size`) to next-token logits `[batch, t, vocab_size]`: the logits at
+    /// position $t$ are the model's guess for token $t + 1$, made from tokens $0..=t$ only.
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let mut x = self.dropout.forward(self.embedding.forward(tokens));
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        self.lm_head(self.final_norm.forward(x))
+    }
+
+    /// $h E^\top$: a score for each token of the vocabulary, by its embedding's dot product with $h$.
+    fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
+        let e = self.embedding.token.weight.val(); // [vocab, d]
+        h.matmul(e.transpose().unsqueeze::<3>())
+    }
+
+    /// The context length this model was built for.
+    pub fn block_size(&self) -> usize {
+        self.embedding.max_seq_len
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.embedding.token.weight.dims()[0]
+    }
+}
+// ANCHOR_END: gpt
+
+// ANCHOR: init
+impl GptConfig {
+    /// A fresh model with GPT-2's initialisation: every weight matrix and embedding $\sim \mathcal N(0, 0.02^2)$,
+    /// the two projections that write into the residual stream (attention's $W^O$ and the MLP's second layer)
+    /// $\sim \mathcal N(0, (0.02/\sqrt{2L})^2)$ so that the $2L$ additions to it keep its variance in check,
+    /// biases 0, layer norms $\gamma = 1, \beta = 0$.
+    ///
+    /// # Panics
+    /// If `n_embd` is not a multiple of `n_head` (chapter 3's attention says so).
+    pub fn init(&self, device: &Device) -> Gpt {
+        let d = self.n_embd;
+        let norm = || LayerNormConfig::new(d).with_bias(self.bias).init(device);
+        let residual = || Residual {
+            norm: norm(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            position: NormPosition::Pre,
+        };
+        let block = || Block {
+            attention: MultiHeadAttentionConfig::new(d, self.n_head)
+                .with_bias(self.bias)
+                .init(device),
+            mlp: FeedForward {
+                linear_1: LinearConfig::new(d, 4 * d).with_bias(self.bias).init(device),
+                linear_2: LinearConfig::new(4 * d, d).with_bias(self.bias).init(device),
+                dropout: DropoutConfig::new(0.0).init(),
+                activation: Activation::Gelu,
+            },
+            around_attention: residual(),
+            around_mlp: residual(),
+        };
+        let model = Gpt {
+            embedding: InputEmbeddingConfig::new(self.vocab_size, d, self.block_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            blocks: (0..self.n_layer).map(|_| block()).collect(),
+            final_norm: norm(),
+        };
+        model.map(&mut Gpt2Init {
+            path: Vec::new(),
+            residual_std: 0.02 / (2.0 * self.n_layer as f64).sqrt(),
+        })
+    }
+
+    /// The number of parameters, in closed form: token and position embeddings $(V + T)d$; per block $4d^2$ for
+    /// $W^Q, W^K, W^V, W^O$ and $8d^2$ for the MLP, plus two layer norms; one final layer norm. Biases, if any, add
+    /// $4d$ (attention) $+ 5d$ (MLP) $+ 2d$ (norms) per block and $d$ at the end. The head is tied: no extra weights.
+    pub fn num_params(&self) -> usize {
+        let (v, t, d, l) = (self.vocab_size, self.block_size, self.n_embd, self.n_layer);
+        let per_block = 12 * d * d + 2 * d + if self.bias { 11 * d } else { 0 };
+        (v + t) * d + l * per_block + d + if self.bias { d } else { 0 }
+    }
+}
+
+/// Re-initialises a freshly built [`Gpt`] as GPT-2 does (see [`GptConfig::init`]), telling parameters apart by
+/// their path in the module tree (`blocks.0.attention.w_o.weight`, ...).
+struct Gpt2Init {
+    path: Vec<String>,
+    residual_std: f64,
+}
+
+impl ModuleMapper for Gpt2Init {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let named = |name: &str| self.path.iter().any(|p| p == name);
+        let std = if named("w_o") || named("linear_2") {
+            self.residual_std
+        } else {
+            0.02
+        };
+        // A new tensor is a new leaf of the autodiff graph: it must ask for gradients as the old one did.
+        let replace = |t: Tensor<D>, new: Tensor<D>| new.set_require_grad(t.is_require_grad());
+        if named("bias") {
+            param.map(|t| replace(t.clone(), t.zeros_like()))
+        } else if D == 2 {
+            param.map(|t| replace(t.clone(), Tensor::random(t.shape(), Distribution::Normal(0.0, std), &t.device())))
+        } else {
+            param // layer norm gamma (ones) and beta (zeros) are right already
+        }
+    }
+}
+// ANCHOR_END: init
+
+// ANCHOR: kv_cache
+/// The keys and values every layer has computed so far, `[batch, n_head, t, d_head]` each: generating token
+/// $t+1$ then needs attention of one new query over the cached keys instead of recomputing all $t$ of them.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
+}
+
+impl KvCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many positions the cache holds.
+    pub fn len(&self) -> usize {
+        match self.layers.first() {
+            Some(Some((k, _))) => k.dims()[2],
+            _ => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Gpt {
+    /// [`Gpt::forward`] for `tokens` that continue the sequence whose keys and values are in `cache` (empty for
+    /// a fresh sequence), adding theirs to it. Same logits as running `forward` on the whole sequence, up to
+    /// rounding.
+    ///
+    /// # Panics
+    /// If the cached and new tokens together exceed `block_size` (the caller crops; see [`crate::generation`]).
+    pub fn forward_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
+        let [_, t_new] = tokens.dims();
+        let past = cache.len();
+        assert!(
+            past + t_new <= self.block_size(),
+            "{past} cached + {t_new} new tokens exceed the context of {}",
+            self.block_size()
+        );
+        cache.layers.resize(self.blocks.len(), None);
+        let positions = match &self.embedding.position {
+            Some(learned) => learned.table.weight.val().slice([past..past + t_new]), // P_past .. P_{past+t_new-1}
+            None => unreachable!("a GPT always has learned positions"),
+        };
+        let mut x = self.embedding.token.forward(tokens) + positions.unsqueeze::<3>();
+        for (block, layer_cache) in self.blocks.iter().zip(&mut cache.layers) {
+            x = block
+                .around_attention
+                .forward(x, |h| cached_self_attention(&block.attention, h, layer_cache));
+            x = block.around_mlp.forward(x, |h| block.mlp.forward(h));
+        }
+        self.lm_head(self.final_norm.forward(x))
+    }
+}
+
+/// Chapter 3's attention for new positions only: their queries attend to the cached keys and values and to their
+/// own, causally (new query $i$ stands at position $past + i$ and sees keys $0..=past + i$).
+fn cached_self_attention(
+    attention: &MultiHeadAttention,
+    x: Tensor<3>,
+    cache: &mut Option<(Tensor<4>, Tensor<4>)>,
+) -> Tensor<3> {
+    let h = attention.n_heads;
+    let q = split_heads(attention.w_q.forward(x.clone()), h);
+    let k_new = split_heads(attention.w_k.forward(x.clone()), h);
+    let v_new = split_heads(attention.w_v.forward(x), h);
+    let (k, v) = match cache.take() {
+        Some((k, v)) => (Tensor::cat(vec![k, k_new], 2), Tensor::cat(vec![v, v_new], 2)),
+        None => (k_new, v_new),
+    };
+    let [_, _, t_new, _] = q.dims();
+    let t_all = k.dims()[2];
+    let past = t_all - t_new;
+    // `tril_mask` marks the entries above the `past`-th diagonal, the keys each query may not see.
+    let allowed = Tensor::<2, Bool>::tril_mask([t_new, t_all], past as i64, &q.device())
+        .bool_not()
+        .unsqueeze::<4>();
+    let heads = scaled_dot_product_attention(q, k.clone(), v.clone(), Some(allowed));
+    *cache = Some((k, v));
+    attention.w_o.forward(merge_heads(heads.output))
+}
+// ANCHOR_END: kv_cache

@@ -1,0 +1,472 @@
+//! Causal pretraining as nanoGPT's `train.py` does it: random windows, AdamW with weight decay on the weight
+//! matrices only, warm-up then cosine decay, gradient clipping, loss estimates on both splits every few steps, and
+//! checkpoints a run can be resumed from.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::ParamGroup;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::activation::log_softmax;
+use common::rng::SplitMix64;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use transformer::training::{LossPoint, clip_global_norm};
+
+use crate::data::{TokenSplits, Tokenizer, TokenizerKind, random_windows};
+use crate::model::{Gpt, GptConfig};
+
+// ANCHOR: config
+/// The optimisation knobs of nanoGPT's `train.py`, with the defaults of its CPU "baby" Shakespeare run.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainingConfig {
+    #[config(default = 2000)]
+    pub max_iters: usize,
+    #[config(default = 12)]
+    pub batch_size: usize,
+    /// The peak learning rate, reached at the end of the warm-up.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Where the cosine decay ends.
+    #[config(default = 1e-4)]
+    pub min_lr: f64,
+    #[config(default = 100)]
+    pub warmup_iters: usize,
+    #[config(default = 2000)]
+    pub lr_decay_iters: usize,
+    /// AdamW's decoupled weight decay, applied to weight matrices and embeddings only.
+    #[config(default = 0.1)]
+    pub weight_decay: f32,
+    #[config(default = 0.9)]
+    pub beta1: f32,
+    /// 0.99 rather than Adam's 0.999: with few tokens per step, a shorter memory of the gradient's scale.
+    #[config(default = 0.99)]
+    pub beta2: f32,
+    /// Gradients are rescaled so that their global L2 norm is at most this.
+    #[config(default = 1.0)]
+    pub grad_clip: f32,
+    /// Estimate both losses (and save a checkpoint) every this many steps, and after the last.
+    #[config(default = 250)]
+    pub eval_interval: usize,
+    /// Batches per loss estimate.
+    #[config(default = 20)]
+    pub eval_iters: usize,
+    #[config(default = 1337)]
+    pub seed: u64,
+}
+
+/// Everything a run is made from: the model, its training, and the tokenizer to build.
+#[derive(Config, Debug, PartialEq)]
+pub struct RunConfig {
+    pub model: GptConfig,
+    pub training: TrainingConfig,
+    #[config(default = "TokenizerKind::Char")]
+    pub tokenizer: TokenizerKind,
+}
+// ANCHOR_END: config
+
+// ANCHOR: presets
+impl RunConfig {
+    /// nanoGPT's CPU run on Tiny Shakespeare: `--block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
+    /// --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0`, learning rate 1e-3 to 1e-4, 100 warm-up steps,
+    /// beta2 0.99, 20 batches per loss estimate. Val loss about 1.88 in a few minutes on a laptop CPU.
+    pub fn baby(vocab_size: usize) -> Self {
+        RunConfig::new(GptConfig::new(vocab_size), TrainingConfig::new())
+    }
+
+    /// nanoGPT's GPU Shakespeare run (`config/train_shakespeare_char.py`): 6 layers, 6 heads, 384 wide, block
+    /// 256, batch 64, dropout 0.2, 5000 steps, 200 batches per loss estimate. Val loss about 1.47.
+    pub fn small(vocab_size: usize) -> Self {
+        RunConfig::new(
+            GptConfig::new(vocab_size)
+                .with_block_size(256)
+                .with_n_layer(6)
+                .with_n_head(6)
+                .with_n_embd(384)
+                .with_dropout(0.2),
+            TrainingConfig::new()
+                .with_batch_size(64)
+                .with_max_iters(5000)
+                .with_lr_decay_iters(5000)
+                .with_eval_iters(200),
+        )
+    }
+
+    /// A model small enough to train in seconds, for tests and smoke runs.
+    pub fn tiny(vocab_size: usize) -> Self {
+        RunConfig::new(
+            GptConfig::new(vocab_size)
+                .with_block_size(16)
+                .with_n_layer(2)
+                .with_n_head(2)
+                .with_n_embd(32),
+            TrainingConfig::new()
+                .with_batch_size(8)
+                .with_max_iters(60)
+                .with_lr_decay_iters(60)
+                .with_warmup_iters(10)
+                .with_eval_interval(20)
+                .with_eval_iters(4),
+        )
+    }
+
+    /// A preset by name (`baby`, `small`, `tiny`), or a JSON file written by [`Config::save`]; `vocab_size` comes from
+    /// the tokenizer.
+    pub fn named(name: &str, vocab_size: usize) -> Result<Self, String> {
+        let mut config = match name {
+            "baby" => Self::baby(vocab_size),
+            "small" => Self::small(vocab_size),
+            "tiny" => Self::tiny(vocab_size),
+            path => RunConfig::load(path).map_err(|e| {
+                format!("--config {path:?} is neither a preset (baby, small, tiny) nor a readable config file: {e}")
+            })?,
+        };
+        config.model.vocab_size = vocab_size;
+        Ok(config)
+    }
+}
+// ANCHOR_END: presets
+
+// ANCHOR: schedule
+/// nanoGPT's `get_lr`: linear warm-up to the peak over `warmup_iters`, then a half cosine down to `min_lr` at
+/// `lr_decay_iters`, then flat: $\eta_t = \eta_{min} + \tfrac12(\eta_{max} - \eta_{min})(1 + \cos(\pi\,\tfrac{t - w}{D - w}))$.
+pub fn learning_rate(config: &TrainingConfig, step: usize) -> f64 {
+    let (peak, floor, warmup) = (config.learning_rate, config.min_lr, config.warmup_iters);
+    if step < warmup {
+        return peak * (step + 1) as f64 / (warmup + 1) as f64;
+    }
+    if step > config.lr_decay_iters {
+        return floor;
+    }
+    let progress = (step - warmup) as f64 / (config.lr_decay_iters - warmup).max(1) as f64;
+    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+// ANCHOR_END: schedule
+
+// ANCHOR: loss
+/// The language-modelling loss: mean over all $B \times T$ positions of $-\log p(y_t \mid x_{\le t})$.
+/// At initialisation every token is about equally likely, so it starts near $\ln V$.
+pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
+    let [batch, t, vocab] = logits.dims();
+    let log_p = log_softmax(logits.reshape([batch * t, vocab]), 1);
+    log_p.gather(1, targets.reshape([batch * t, 1])).mean().neg()
+}
+// ANCHOR_END: loss
+
+// ANCHOR: optimizer
+/// AdamW with decay on the 2-D parameters (weight matrices, embeddings) and none on the 1-D ones (biases, layer
+/// norm gains and shifts): decaying a gain towards 0 would fight the normalisation it scales, and a bias has no
+/// "size" worth regularising.
+pub fn optimizer(config: &TrainingConfig) -> ModuleOptimizer {
+    let adamw = AdamWConfig::new()
+        .with_beta_1(config.beta1)
+        .with_beta_2(config.beta2)
+        .with_epsilon(1e-8)
+        .with_weight_decay(config.weight_decay);
+    let one_dimensional = ParamGroup::from_any_predicates(vec!["bias", "gamma", "beta"]);
+    ModuleOptimizer::from(adamw.build()).with_group(one_dimensional, adamw.with_weight_decay(0.0).build(), None)
+}
+// ANCHOR_END: optimizer
+
+/// Mean loss of both splits at one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub step: usize,
+    pub train_loss: f32,
+    pub val_loss: f32,
+}
+
+/// A training run in progress: the model, the optimizer's moments, and where the batches come from. Everything in
+/// it is in a checkpoint, so a resumed run continues exactly where the saved one stood.
+pub struct Trainer {
+    pub config: RunConfig,
+    pub model: Gpt,
+    optimizer: ModuleOptimizer,
+    /// Steps done so far.
+    pub step: usize,
+    rng: SplitMix64,
+    /// The batch loss and learning rate of every step; validation loss at evaluations.
+    pub history: Vec<LossPoint>,
+    pub evaluations: Vec<Evaluation>,
+    device: Device,
+}
+
+/// What a checkpoint's `state.json` holds besides the weights.
+#[derive(Serialize, Deserialize)]
+struct TrainerState {
+    config: RunConfig,
+    step: usize,
+    rng_state: u64,
+    history: Vec<LossPoint>,
+    evaluations: Vec<Evaluation>,
+}
+
+/// A seed for the device's generator at `step`: dropout masks then depend on the step alone, not on how many
+/// random numbers were drawn before, so a resumed run draws the masks the uninterrupted run drew.
+fn step_seed(seed: u64, step: usize) -> u64 {
+    SplitMix64::new(seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64()
+}
+
+impl Trainer {
+    /// A fresh model of `config.model` on `device`, which must have autodiff (`Device::flex().autodiff()`).
+    pub fn new(config: RunConfig, device: &Device) -> Self {
+        device.seed(config.training.seed);
+        Trainer {
+            model: config.model.init(device),
+            optimizer: optimizer(&config.training),
+            step: 0,
+            rng: SplitMix64::new(config.training.seed),
+            history: Vec::new(),
+            evaluations: Vec::new(),
+            device: device.clone(),
+            config,
+        }
+    }
+
+    // ANCHOR: step
+    /// One optimisation step on a random batch; returns its loss.
+    pub fn train_step(&mut self, data: &TokenSplits) -> f32 {
+        let (model_config, config) = (&self.config.model, &self.config.training);
+        self.device.seed(step_seed(config.seed, self.step));
+        let (x, y) = random_windows(&data.train, config.batch_size, model_config.block_size, &mut self.rng, &self.device);
+        let loss = cross_entropy(self.model.forward(x), y);
+        let train_loss = loss.clone().into_scalar::<f32>();
+
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let (grads, _norm) = clip_global_norm(&self.model, grads, config.grad_clip);
+        let lr = learning_rate(config, self.step);
+        self.model = self.optimizer.step(lr, self.model.clone(), grads);
+        self.history.push(LossPoint {
+            step: self.step,
+            train_loss,
+            val_loss: None,
+            learning_rate: lr,
+        });
+        self.step += 1;
+        train_loss
+    }
+    // ANCHOR_END: step
+
+    /// nanoGPT's `estimate_loss`: the mean loss over `eval_iters` random batches of each split, with dropout off.
+    /// Its batches come from a generator of their own, so evaluating never changes the training batches.
+    pub fn evaluate(&mut self, data: &TokenSplits) -> Evaluation {
+        let (model_config, config) = (&self.config.model, &self.config.training);
+        let model = self.model.valid();
+        let device = self.device.clone().inner();
+        let mut rng = SplitMix64::new(step_seed(config.seed.wrapping_add(1), self.step));
+        let mut mean_loss = |ids: &[u32]| {
+            let total: f32 = (0..config.eval_iters)
+                .map(|_| {
+                    let (x, y) = random_windows(ids, config.batch_size, model_config.block_size, &mut rng, &device);
+                    cross_entropy(model.forward(x), y).into_scalar::<f32>()
+                })
+                .sum();
+            total / config.eval_iters.max(1) as f32
+        };
+        let evaluation = Evaluation {
+            step: self.step,
+            train_loss: mean_loss(&data.train),
+            val_loss: mean_loss(&data.val),
+        };
+        if let Some(point) = self.history.last_mut().filter(|p| p.step + 1 == self.step) {
+            point.val_loss = Some(evaluation.val_loss);
+        }
+        self.evaluations.push(evaluation);
+        evaluation
+    }
+
+    // ANCHOR: train
+    /// Trains until step `until` (at most `max_iters`), estimating the losses at step 0, every `eval_interval`
+    /// steps and at `max_iters`, and saving a checkpoint to `checkpoint` after each estimate. With `progress`,
+    /// shows the run there and prints each estimate.
+    pub fn train(
+        &mut self,
+        data: &TokenSplits,
+        until: usize,
+        checkpoint: Option<(&Path, &Tokenizer)>,
+        progress: Option<&ProgressBar>,
+    ) -> Result<(), String> {
+        let hidden = ProgressBar::hidden();
+        let progress = progress.unwrap_or(&hidden);
+        let config = self.config.training.clone();
+        let tokens_per_step = (config.batch_size * self.config.model.block_size) as f64;
+        let until = until.min(config.max_iters);
+        let started = Instant::now();
+        let first_step = self.step;
+        while self.step <= until {
+            let at_end = self.step == config.max_iters;
+            let evaluated = self.evaluations.last().is_some_and(|e| e.step == self.step);
+            if (self.step.is_multiple_of(config.eval_interval) || at_end) && !evaluated {
+                let e = self.evaluate(data);
+                progress.println(format!(
+                    "step {:>5}: train loss {:.4}, val loss {:.4} (perplexity {:.2})",
+                    e.step,
+                    e.train_loss,
+                    e.val_loss,
+                    e.val_loss.exp()
+                ));
+                if let Some((dir, tokenizer)) = checkpoint {
+                    self.save(dir, tokenizer)?;
+                }
+            }
+            if self.step == until {
+                break;
+            }
+            let loss = self.train_step(data);
+            let seconds = started.elapsed().as_secs_f64();
+            progress.set_position(self.step as u64);
+            progress.set_message(format!(
+                "loss {loss:.3}, {:.0} tokens/s",
+                (self.step - first_step) as f64 * tokens_per_step / seconds
+            ));
+        }
+        Ok(())
+    }
+    // ANCHOR_END: train
+
+    // ANCHOR: checkpoint
+    /// Writes the model, the optimizer's state, the step, the batch generator, the history, the configuration
+    /// and the tokenizer to the directory `dir`. The files go to a fresh directory that then replaces `dir` by
+    /// renames, so a crash mid-write leaves the previous checkpoint whole (as `dir` or, between the two renames,
+    /// as `dir.old`, which [`Trainer::resume`] also reads).
+    pub fn save(&self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), String> {
+        let model = self.model.valid().into_record().into_bytes();
+        let model = model.map_err(|e| format!("cannot serialise the model: {e}"))?;
+        let optimizer = self.optimizer.into_bytes();
+        let optimizer = optimizer.map_err(|e| format!("cannot serialise the optimizer: {e}"))?;
+        let state = TrainerState {
+            config: self.config.clone(),
+            step: self.step,
+            rng_state: self.rng.state(),
+            history: self.history.clone(),
+            evaluations: self.evaluations.clone(),
+        };
+        let state = serde_json::to_vec_pretty(&state).map_err(|e| e.to_string())?;
+        let tokenizer = tokenizer.to_json();
+        let files: [(&str, &[u8]); 4] = [
+            (MODEL_FILE, &model),
+            (OPTIMIZER_FILE, &optimizer),
+            (STATE_FILE, &state),
+            (TOKENIZER_FILE, tokenizer.as_bytes()),
+        ];
+        replace_dir(dir, &files).map_err(|e| format!("cannot write the checkpoint {}: {e}", dir.display()))
+    }
+
+    /// A run saved by [`Trainer::save`], ready to continue on `device` (with autodiff), and its tokenizer.
+    pub fn resume(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), String> {
+        let dir = existing_checkpoint(dir)?;
+        let state: TrainerState = serde_json::from_slice(&read(&dir, STATE_FILE)?)
+            .map_err(|e| format!("{} is not a training state: {e}", dir.join(STATE_FILE).display()))?;
+        let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&read(&dir, TOKENIZER_FILE)?))?;
+        let model = load_weights(&state.config.model, &dir, device)?;
+        let optimizer = optimizer(&state.config.training)
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(read(&dir, OPTIMIZER_FILE)?))
+            .map_err(|e| format!("{} is not an optimizer state: {e}", dir.join(OPTIMIZER_FILE).display()))?;
+        let trainer = Trainer {
+            config: state.config,
+            model,
+            optimizer,
+            step: state.step,
+            rng: SplitMix64::new(state.rng_state),
+            history: state.history,
+            evaluations: state.evaluations,
+            device: device.clone(),
+        };
+        Ok((trainer, tokenizer))
+    }
+    // ANCHOR_END: checkpoint
+}
+
+const MODEL_FILE: &str = "model.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const STATE_FILE: &str = "state.json";
+const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// A trained model, its configuration and tokenizer, from a checkpoint directory, for inference on `device`.
+pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, Tokenizer), String> {
+    let dir = existing_checkpoint(dir)?;
+    let state: TrainerState = serde_json::from_slice(&read(&dir, STATE_FILE)?)
+        .map_err(|e| format!("{} is not a training state: {e}", dir.join(STATE_FILE).display()))?;
+    let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&read(&dir, TOKENIZER_FILE)?))?;
+    if tokenizer.vocab_size() != state.config.model.vocab_size {
+        return Err(format!(
+            "the checkpoint {} is inconsistent: its tokenizer has {} tokens, its model {}",
+            dir.display(),
+            tokenizer.vocab_size(),
+            state.config.model.vocab_size
+        ));
+    }
+    let model = load_weights(&state.config.model, &dir, device)?;
+    Ok((model, state.config, tokenizer))
+}
+
+/// The weights in `dir` loaded into a model of `config`; weights of another shape are an error that says so.
+pub fn load_weights(config: &GptConfig, dir: &Path, device: &Device) -> Result<Gpt, String> {
+    let path = dir.join(MODEL_FILE);
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read(dir, MODEL_FILE)?))
+        .map_err(|e| format!("{} is not a burnpack checkpoint: {e}", path.display()))?;
+    config.init(device).try_load_record(record).map_err(|e| {
+        format!(
+            "the weights in {} do not fit the model configuration {config:?} ({e}); they come from a different \
+             configuration: pass the checkpoint directory they were saved in",
+            path.display()
+        )
+    })
+}
+
+fn read(dir: &Path, file: &str) -> Result<Vec<u8>, String> {
+    let path = dir.join(file);
+    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}; is this a checkpoint directory?", path.display()))
+}
+
+/// `dir`, or its `.old` twin if a save was interrupted between its two renames.
+fn existing_checkpoint(dir: &Path) -> Result<std::path::PathBuf, String> {
+    let old = dir.with_extension("old");
+    if dir.join(STATE_FILE).exists() {
+        Ok(dir.to_path_buf())
+    } else if old.join(STATE_FILE).exists() {
+        Ok(old)
+    } else {
+        Err(format!(
+            "no checkpoint in {}: train one first with `cargo run --release -p gpt -- train --out {}`",
+            dir.display(),
+            dir.display()
+        ))
+    }
+}
+
+/// Makes `dir` hold exactly `files`: written into `dir.tmp`, then `dir` is renamed to `dir.old`, `dir.tmp` to
+/// `dir`, and `dir.old` removed.
+fn replace_dir(dir: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
+    let (tmp, old) = (dir.with_extension("tmp"), dir.with_extension("old"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    for (name, bytes) in files {
+        std::fs::write(tmp.join(name), bytes)?;
+    }
+    if dir.exists() {
+        if old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        std::fs::rename(dir, &old)?;
+    }
+    std::fs::rename(&tmp, dir)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+/// A progress bar showing the step, the loss, tokens per second and the time left.
+pub fn progress_bar(steps: usize, start: usize) -> ProgressBar {
+    let bar = ProgressBar::new(steps as u64).with_position(start as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg} [{elapsed} < {eta}]")
+            .expect("a valid template"),
+    );
+    bar
+}

@@ -1,0 +1,387 @@
+//! Chapter 5's tests: the model's numbers (initial loss, parameter count, causality, cache, backends), the
+//! training recipe (overfitting, weight-decay groups, schedule, exact resume) and generation (sampling rules,
+//! reproducibility, bad input).
+
+use approx::assert_relative_eq;
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use common::rng::SplitMix64;
+use common::testing::backends;
+use gpt::data::random_windows;
+use gpt::generation::{GenerationError, draw, next_token_probabilities};
+use gpt::training::{cross_entropy, learning_rate, load_checkpoint, load_weights, optimizer};
+use gpt::{GptConfig, KvCache, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
+use proptest::prelude::*;
+
+const TEXT: &str = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n\
+                    First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n";
+
+/// The flex backend has one random generator per process, and tests run on parallel threads: a test that seeds it
+/// and expects the same draws twice (the resume test) would see other tests' draws in between. Every test that
+/// draws holds this lock.
+fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn tiny(vocab_size: usize) -> RunConfig {
+    RunConfig::tiny(vocab_size)
+}
+
+fn ids(tokens: &[i64], device: &Device) -> Tensor<2, Int> {
+    Tensor::from_data(TensorData::new(tokens.to_vec(), [1, tokens.len()]), device)
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn the_parameter_count_has_a_closed_form() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    for bias in [false, true] {
+        let config = GptConfig::new(65).with_n_layer(3).with_n_embd(48).with_block_size(20).with_bias(bias);
+        assert_eq!(config.init(&device).num_params(), config.num_params(), "bias = {bias}");
+    }
+    // nanoGPT prints "0.80M" for the baby run: it leaves out the 64 x 128 position table, 795,904 + 8,192.
+    assert_eq!(GptConfig::new(65).num_params(), 804_096);
+}
+
+#[test]
+fn the_loss_at_initialisation_is_close_to_ln_vocab() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    device.seed(0);
+    let config = GptConfig::new(65);
+    let model = config.init(&device);
+    let data = gpt::bench::synthetic_tokens(65, 10_000, 1);
+    let (x, y) = random_windows(&data.train, 32, 64, &mut SplitMix64::new(2), &device);
+    let loss = cross_entropy(model.forward(x), y).into_scalar::<f32>();
+    assert_relative_eq!(loss, 65f32.ln(), epsilon = 0.05);
+}
+
+#[test]
+fn gpt2_initialisation_zeroes_biases_and_scales_the_residual_projections() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    device.seed(3);
+    let model = GptConfig::new(65).with_n_embd(256).with_n_layer(8).with_bias(true).init(&device);
+    let std = |t: Tensor<2>| {
+        let v = values(t);
+        let mean = v.iter().sum::<f32>() / v.len() as f32;
+        (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt()
+    };
+    let block = &model.blocks[0];
+    assert_relative_eq!(std(block.attention.w_q.weight.val()), 0.02, epsilon = 0.001);
+    assert_relative_eq!(std(model.embedding.token.weight.val()), 0.02, epsilon = 0.001);
+    assert_relative_eq!(std(block.attention.w_o.weight.val()), 0.02 / 4.0, epsilon = 0.0005);
+    assert_relative_eq!(std(block.mlp.linear_2.weight.val()), 0.02 / 4.0, epsilon = 0.0005);
+    let bias = block.mlp.linear_1.bias.as_ref().expect("bias = true").val();
+    assert_eq!(bias.abs().max().into_scalar::<f32>(), 0.0);
+    assert_eq!(values(block.around_mlp.norm.gamma.val().unsqueeze::<2>()), vec![1.0; 256]);
+}
+
+#[test]
+fn windows_are_targets_shifted_by_one() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    let corpus: Vec<u32> = (0..100).collect();
+    let (x, y) = random_windows(&corpus, 4, 10, &mut SplitMix64::new(0), &device);
+    let ints = |t: Tensor<2, Int>| t.into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
+    let (x, y) = (ints(x), ints(y));
+    for (row_x, row_y) in x.chunks(10).zip(y.chunks(10)) {
+        for t in 0..10 {
+            assert_eq!(row_y[t], row_x[t] + 1); // the corpus counts up, so "the next token" is +1
+        }
+        assert!(row_x.windows(2).all(|w| w[1] == w[0] + 1), "windows are contiguous");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// The logits at position t depend on tokens 0..=t only: changing every later token changes none of them.
+    #[test]
+    fn outputs_at_t_ignore_tokens_after_t(
+        seed in 0u64..1000,
+        tokens in proptest::collection::vec(0i64..65, 2..16),
+        cut in 0usize..15,
+    ) {
+        let _rng = exclusive_rng();
+        let cut = cut % (tokens.len() - 1);
+        for (name, device) in backends() {
+            device.seed(seed);
+            let model = tiny(65).model.init(device);
+            let mut changed = tokens.clone();
+            for token in &mut changed[cut + 1..] {
+                *token = (*token + 1 + seed as i64 % 60) % 65;
+            }
+            let t = tokens.len();
+            let before = |tokens: &[i64]| values(model.forward(ids(tokens, device)).slice([0..1, 0..cut + 1, 0..65]));
+            let (a, b) = (before(&tokens), before(&changed));
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert!((x - y).abs() < 1e-5, "{name}: logits before {cut} of {t} changed: {x} vs {y}");
+            }
+        }
+    }
+
+    /// Feeding a sequence in pieces through the KV cache gives the logits of feeding it whole.
+    #[test]
+    fn the_kv_cache_gives_the_logits_of_a_full_forward_pass(
+        seed in 0u64..1000,
+        tokens in proptest::collection::vec(0i64..65, 2..16),
+        first in 1usize..15,
+    ) {
+        let _rng = exclusive_rng();
+        let device = Device::flex();
+        device.seed(seed);
+        let model = tiny(65).model.init(&device);
+        let first = first.min(tokens.len() - 1);
+        let full = values(model.forward(ids(&tokens, &device)));
+        let mut cache = KvCache::new();
+        let mut pieces = values(model.forward_cached(ids(&tokens[..first], &device), &mut cache));
+        for &token in &tokens[first..] {
+            pieces.extend(values(model.forward_cached(ids(&[token], &device), &mut cache)));
+        }
+        prop_assert_eq!(cache.len(), tokens.len());
+        for (x, y) in full.iter().zip(&pieces) {
+            prop_assert!((x - y).abs() < 1e-5, "{} vs {}", x, y);
+        }
+    }
+
+    /// With and without the cache, the same seed draws the same tokens, also after the context is full.
+    #[test]
+    fn sampling_with_and_without_the_cache_draws_the_same_tokens(seed in 0u64..1000, temperature in 0.5f32..1.5) {
+        let _rng = exclusive_rng();
+        let device = Device::flex();
+        device.seed(seed);
+        let model = tiny(65).model.init(&device);
+        let sample = |use_cache| {
+            let config = SamplingConfig::new().with_temperature(temperature).with_seed(seed).with_use_cache(use_cache);
+            generate(&model, &[1, 2, 3], 30, &config, |_| false).unwrap().tokens // 33 > the context of 16
+        };
+        prop_assert_eq!(sample(true), sample(false));
+    }
+
+    /// Whatever the logits and filters, the next-token probabilities are a distribution over at most top-k tokens.
+    #[test]
+    fn next_token_probabilities_are_a_distribution(
+        logits in proptest::collection::vec(-10f32..10.0, 1..50),
+        temperature in 0.1f32..3.0,
+        top_k in proptest::option::of(1usize..60),
+        top_p in proptest::option::of(0.05f32..1.0),
+    ) {
+        let config = SamplingConfig::new().with_temperature(temperature).with_top_k(top_k).with_top_p(top_p);
+        let p = next_token_probabilities(&logits, &config);
+        prop_assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        prop_assert!(p.iter().all(|&x| (0.0..=1.0 + 1e-6).contains(&x)));
+        if let Some(k) = top_k {
+            prop_assert!(p.iter().filter(|&&x| x > 0.0).count() <= k);
+        }
+    }
+}
+
+#[test]
+fn sampling_rules_on_a_hand_made_distribution() {
+    let _rng = exclusive_rng();
+    let logits = [2f32.ln(), 1f32.ln(), 4f32.ln(), 1f32.ln()]; // softmax: 0.25, 0.125, 0.5, 0.125
+    let p = |config: SamplingConfig| next_token_probabilities(&logits, &config);
+    assert_eq!(p(SamplingConfig::new().with_temperature(0.0)), vec![0.0, 0.0, 1.0, 0.0]);
+    let plain = p(SamplingConfig::new());
+    for (got, want) in plain.iter().zip([0.25, 0.125, 0.5, 0.125]) {
+        assert_relative_eq!(*got, want, epsilon = 1e-6);
+    }
+    // Temperature 0.5 squares the odds: 4 : 1 : 16 : 1.
+    let sharp = p(SamplingConfig::new().with_temperature(0.5));
+    assert_relative_eq!(sharp[2], 16.0 / 22.0, epsilon = 1e-6);
+    // Top-2 keeps 0.5 and 0.25, renormalised.
+    let top_2 = p(SamplingConfig::new().with_top_k(Some(2)));
+    assert_relative_eq!(top_2[2], 2.0 / 3.0, epsilon = 1e-6);
+    assert_relative_eq!(top_2[0], 1.0 / 3.0, epsilon = 1e-6);
+    assert_eq!((top_2[1], top_2[3]), (0.0, 0.0));
+    // Top-p 0.7: 0.5 is not enough, 0.5 + 0.25 is; the nucleus is the same two tokens.
+    assert_eq!(p(SamplingConfig::new().with_top_p(Some(0.7))), top_2);
+    // Drawing follows the probabilities.
+    let mut rng = SplitMix64::new(5);
+    let mut counts = [0usize; 4];
+    for _ in 0..40_000 {
+        counts[draw(&plain, &mut rng)] += 1;
+    }
+    assert_relative_eq!(counts[2] as f64 / 40_000.0, 0.5, epsilon = 0.01);
+    assert_relative_eq!(counts[1] as f64 / 40_000.0, 0.125, epsilon = 0.01);
+}
+
+#[test]
+fn sampling_is_reproducible_and_seeded() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    device.seed(7);
+    let model = tiny(65).model.init(&device);
+    let run = |seed| generate(&model, &[5], 40, &SamplingConfig::new().with_seed(seed), |_| false).unwrap().tokens;
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+    let stopped = generate(&model, &[5], 40, &SamplingConfig::new(), |new| new.len() == 7).unwrap();
+    assert_eq!(stopped.tokens.len(), 7);
+}
+
+#[test]
+fn bad_generation_input_is_an_error_not_a_panic() {
+    let _rng = exclusive_rng();
+    let device = Device::flex();
+    let model = tiny(65).model.init(&device);
+    let config = SamplingConfig::new();
+    let err = |prompt: &[u32], config: &SamplingConfig| generate(&model, prompt, 5, config, |_| false).unwrap_err();
+    assert_eq!(err(&[], &config), GenerationError::EmptyPrompt);
+    assert_eq!(err(&[3, 65], &config), GenerationError::UnknownToken { id: 65, vocab_size: 65 });
+    assert_eq!(err(&[3], &config.clone().with_temperature(-1.0)), GenerationError::BadTemperature(-1.0));
+    assert_eq!(err(&[3], &config.clone().with_top_p(Some(1.5))), GenerationError::BadTopP(1.5));
+    // A prompt longer than the context is cropped from the left, and the caller is told by how much.
+    let long: Vec<u32> = (0..40).map(|i| i % 65).collect();
+    let generation = generate(&model, &long, 3, &config, |_| false).unwrap();
+    assert_eq!((generation.prompt_tokens_dropped, generation.tokens.len()), (24, 3));
+    // A character outside the vocabulary names itself.
+    let tokenizer = Tokenizer::Char(tokens::CharTokenizer::from_corpus(TEXT).unwrap());
+    let message = tokenizer.encode("Zounds!").unwrap_err();
+    assert!(message.contains("'Z'"), "{message}");
+}
+
+#[test]
+fn the_schedule_is_nanogpts() {
+    let _rng = exclusive_rng();
+    let config = RunConfig::baby(65).training;
+    assert_relative_eq!(learning_rate(&config, 0), 1e-3 / 101.0);
+    assert_relative_eq!(learning_rate(&config, 99), 1e-3 * 100.0 / 101.0);
+    assert_relative_eq!(learning_rate(&config, 100), 1e-3);
+    assert_relative_eq!(learning_rate(&config, 1050), 0.55e-3, epsilon = 1e-12); // halfway: the mean of 1e-3 and 1e-4
+    assert_relative_eq!(learning_rate(&config, 2000), 1e-4);
+    assert_relative_eq!(learning_rate(&config, 3000), 1e-4);
+}
+
+/// With zero gradients Adam moves nothing, so what changes is the weight decay alone: matrices and embeddings
+/// shrink by $1 - \eta\lambda$, gains and biases stay.
+#[test]
+fn weight_decay_applies_to_matrices_only() {
+    let _rng = exclusive_rng();
+    let device = Device::flex().autodiff();
+    let config = tiny(65);
+    let model = config.model.clone().with_bias(true).init(&device);
+    let (x, _) = random_windows(&gpt::bench::synthetic_tokens(65, 100, 0).train, 2, 16, &mut SplitMix64::new(0), &device);
+    let zero_loss = model.forward(x).sum().mul_scalar(0.0);
+    let grads = GradientsParams::from_grads(zero_loss.backward(), &model);
+    let lr = 0.5;
+    let updated = optimizer(&config.training).step(lr, model.clone(), grads);
+    let shrink = 1.0 - lr as f32 * config.training.weight_decay;
+    let pairs2 = [
+        (&model.blocks[0].attention.w_q.weight, &updated.blocks[0].attention.w_q.weight),
+        (&model.embedding.token.weight, &updated.embedding.token.weight),
+    ];
+    for (before, after) in pairs2 {
+        for (b, a) in values(before.val()).iter().zip(values(after.val())) {
+            assert_relative_eq!(a, b * shrink, epsilon = 1e-6);
+        }
+    }
+    let before = values(model.blocks[0].around_mlp.norm.gamma.val());
+    assert_eq!(values(updated.blocks[0].around_mlp.norm.gamma.val()), before);
+    let bias = |m: &gpt::Gpt| values(m.blocks[1].mlp.linear_2.bias.as_ref().unwrap().val());
+    assert_eq!(bias(&updated), bias(&model));
+}
+
+#[test]
+fn a_tiny_gpt_overfits_one_batch() {
+    let _rng = exclusive_rng();
+    let device = Device::flex().autodiff();
+    let mut config = tiny(65);
+    config.training = config.training.with_learning_rate(1e-2).with_warmup_iters(0).with_lr_decay_iters(10_000);
+    // 17 tokens hold exactly one window of 16 + 1: every batch is that window.
+    let data = gpt::bench::synthetic_tokens(65, 17, 4);
+    let mut trainer = Trainer::new(config, &device);
+    let first = trainer.train_step(&data);
+    let last = (0..150).map(|_| trainer.train_step(&data)).last().unwrap();
+    assert!(first > 4.0 && last < 0.05, "loss {first} -> {last}");
+}
+
+fn text_splits() -> (Tokenizer, TokenSplits) {
+    TokenSplits::build(&TEXT.repeat(4), TokenizerKind::Char).unwrap()
+}
+
+#[test]
+fn a_resumed_run_follows_the_uninterrupted_one_exactly() {
+    let _rng = exclusive_rng();
+    let device = Device::flex().autodiff();
+    let (tokenizer, data) = text_splits();
+    let mut config = tiny(tokenizer.vocab_size());
+    config.model = config.model.with_dropout(0.1); // dropout masks must come back too
+
+    let mut whole = Trainer::new(config.clone(), &device);
+    whole.train(&data, 60, None, None).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("run");
+    let mut first_half = Trainer::new(config, &device);
+    first_half.train(&data, 30, Some((&checkpoint, &tokenizer)), None).unwrap();
+    first_half.save(&checkpoint, &tokenizer).unwrap();
+    drop(first_half);
+    let (mut resumed, restored_tokenizer) = Trainer::resume(&checkpoint, &device).unwrap();
+    assert_eq!(restored_tokenizer, tokenizer);
+    assert_eq!(resumed.step, 30);
+    resumed.train(&data, 60, Some((&checkpoint, &tokenizer)), None).unwrap();
+
+    let losses = |t: &Trainer| t.history.iter().map(|p| p.train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&resumed), losses(&whole));
+    assert_eq!(resumed.evaluations, whole.evaluations);
+    assert!(whole.evaluations.last().unwrap().val_loss < whole.evaluations[0].val_loss);
+}
+
+#[test]
+fn checkpoints_load_for_inference_and_mismatches_are_explained() {
+    let _rng = exclusive_rng();
+    let device = Device::flex().autodiff();
+    let (tokenizer, data) = text_splits();
+    let config = tiny(tokenizer.vocab_size());
+    let mut trainer = Trainer::new(config.clone(), &device);
+    trainer.train(&data, 5, None, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("run");
+    trainer.save(&checkpoint, &tokenizer).unwrap();
+
+    let inference = Device::flex();
+    let (model, loaded_config, loaded_tokenizer) = load_checkpoint(&checkpoint, &inference).unwrap();
+    assert_eq!((loaded_config, loaded_tokenizer), (config.clone(), tokenizer));
+    let x = ids(&[1, 2, 3], &inference);
+    assert_eq!(values(model.forward(x.clone())), values(trainer.model.valid().forward(x)));
+
+    let wider = config.model.clone().with_n_embd(64);
+    let message = load_weights(&wider, &checkpoint, &inference).map(|_| ()).unwrap_err();
+    assert!(message.contains("do not fit the model configuration"), "{message}");
+    let missing = load_checkpoint(&dir.path().join("nothing"), &inference).map(|_| ()).unwrap_err();
+    assert!(missing.contains("no checkpoint in") && missing.contains("-- train"), "{missing}");
+}
+
+#[test]
+fn tokenizers_survive_a_round_trip_through_json() {
+    let _rng = exclusive_rng();
+    for kind in [TokenizerKind::Char, TokenizerKind::Bpe(270)] {
+        let (tokenizer, data) = TokenSplits::build(&TEXT.repeat(3), kind).unwrap();
+        assert_eq!(Tokenizer::from_json(&tokenizer.to_json()).unwrap(), tokenizer);
+        assert_eq!(tokenizer.decode(&data.val).unwrap().len() + tokenizer.decode(&data.train).unwrap().len(), 3 * TEXT.len());
+    }
+    assert!(TokenSplits::build("", TokenizerKind::Char).unwrap_err().contains("empty"));
+}
+
+#[test]
+fn cpu_and_wgpu_compute_the_same_logits() {
+    let _rng = exclusive_rng();
+    let cpu = Device::flex();
+    cpu.seed(11);
+    let model = RunConfig::baby(65).model.init(&cpu);
+    let tokens: Vec<i64> = (0..64).map(|i| (i * 7 % 65) as i64).collect();
+    let reference = values(model.forward(ids(&tokens, &cpu)));
+    for (name, device) in backends() {
+        let moved = model.clone().to_device(device);
+        let logits = values(moved.forward(ids(&tokens, device)));
+        let worst = reference.iter().zip(&logits).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-4, "{name}: largest difference {worst}");
+    }
+}
