@@ -288,7 +288,7 @@ impl Trainer {
         checkpoint: Option<(&Path, &Tokenizer)>,
         progress: Option<&ProgressBar>,
     ) -> Result<(), String> {
-        let hidden = ProgressBar::hidden();
+        let (hidden, show) = (ProgressBar::hidden(), progress.is_some());
         let progress = progress.unwrap_or(&hidden);
         let config = self.config.training.clone();
         let tokens_per_step = (config.batch_size * self.config.model.block_size) as f64;
@@ -300,13 +300,18 @@ impl Trainer {
             let evaluated = self.evaluations.last().is_some_and(|e| e.step == self.step);
             if (self.step.is_multiple_of(config.eval_interval) || at_end) && !evaluated {
                 let e = self.evaluate(data);
-                progress.println(format!(
-                    "step {:>5}: train loss {:.4}, val loss {:.4} (perplexity {:.2})",
-                    e.step,
-                    e.train_loss,
-                    e.val_loss,
-                    e.val_loss.exp()
-                ));
+                if show {
+                    // Printed past the bar, so that the estimates also reach a log when stderr is not a terminal.
+                    progress.suspend(|| {
+                        eprintln!(
+                            "step {:>5}: train loss {:.4}, val loss {:.4} (perplexity {:.2})",
+                            e.step,
+                            e.train_loss,
+                            e.val_loss,
+                            e.val_loss.exp()
+                        )
+                    });
+                }
                 if let Some((dir, tokenizer)) = checkpoint {
                     self.save(dir, tokenizer)?;
                 }
