@@ -361,10 +361,7 @@ impl Trainer {
 
     /// A run saved by [`Trainer::save`], ready to continue on `device` (with autodiff), and its tokenizer.
     pub fn resume(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), String> {
-        let dir = existing_checkpoint(dir)?;
-        let state: TrainerState = serde_json::from_slice(&read(&dir, STATE_FILE)?)
-            .map_err(|e| format!("{} is not a training state: {e}", dir.join(STATE_FILE).display()))?;
-        let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&read(&dir, TOKENIZER_FILE)?))?;
+        let (dir, state, tokenizer) = read_state(dir)?;
         let model = load_weights(&state.config.model, &dir, device)?;
         let optimizer = optimizer(&state.config.training)
             .from_bytes(burn::tensor::Bytes::from_bytes_vec(read(&dir, OPTIMIZER_FILE)?))
@@ -391,6 +388,14 @@ const TOKENIZER_FILE: &str = "tokenizer.json";
 
 /// A trained model, its configuration and tokenizer, from a checkpoint directory, for inference on `device`.
 pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, Tokenizer), String> {
+    let (dir, state, tokenizer) = read_state(dir)?;
+    let model = load_weights(&state.config.model, &dir, device)?;
+    Ok((model, state.config, tokenizer))
+}
+
+/// The checkpoint directory actually found (see [`existing_checkpoint`]), its training state and its tokenizer,
+/// checked against each other.
+fn read_state(dir: &Path) -> Result<(std::path::PathBuf, TrainerState, Tokenizer), String> {
     let dir = existing_checkpoint(dir)?;
     let state: TrainerState = serde_json::from_slice(&read(&dir, STATE_FILE)?)
         .map_err(|e| format!("{} is not a training state: {e}", dir.join(STATE_FILE).display()))?;
@@ -403,8 +408,7 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, T
             state.config.model.vocab_size
         ));
     }
-    let model = load_weights(&state.config.model, &dir, device)?;
-    Ok((model, state.config, tokenizer))
+    Ok((dir, state, tokenizer))
 }
 
 /// The weights in `dir` loaded into a model of `config`; weights of another shape are an error that says so.
