@@ -104,15 +104,18 @@ impl TokenSplits {
                 Tokenizer::Bpe(BpeTokenizer::train(train_text, vocab_size).map_err(|e| e.to_string())?)
             }
         };
+        let splits = TokenSplits::encode(text, &tokenizer)?;
+        Ok((tokenizer, splits))
+    }
+
+    /// `text` in the ids of an existing `tokenizer` (a resumed run's), split 90/10.
+    pub fn encode(text: &str, tokenizer: &Tokenizer) -> Result<TokenSplits, String> {
         let ids = tokenizer.encode(text)?;
         let (train, val) = tokens::data::split_train_val(&ids, 0.9);
-        Ok((
-            tokenizer,
-            TokenSplits {
-                train: train.to_vec(),
-                val: val.to_vec(),
-            },
-        ))
+        Ok(TokenSplits {
+            train: train.to_vec(),
+            val: val.to_vec(),
+        })
     }
 }
 

@@ -158,8 +158,9 @@ fn validate(model: &Gpt, prompt: &[u32], config: &SamplingConfig) -> Result<(), 
 }
 
 fn token_tensor(ids: &[u32], device: &Device) -> Tensor<2, Int> {
+    let len = ids.len();
     let ids: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
-    Tensor::from_data(TensorData::new(ids.clone(), [1, ids.len()]), device)
+    Tensor::from_data(TensorData::new(ids, [1, len]), device)
 }
 
 /// The logits at the last position of the only sequence, as numbers on the host.

@@ -124,7 +124,9 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let (mut trainer, tokenizer, data) = if args.resume {
         let (trainer, tokenizer) = Trainer::resume(&args.out, &device).map_err(|e| anyhow!(e))?;
-        let data = tokenize(&text, &tokenizer)?;
+        let data = TokenSplits::encode(&text, &tokenizer).map_err(|e| {
+            anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
+        })?;
         println!("resuming {} at step {}", args.out.display(), trainer.step);
         (trainer, tokenizer, data)
     } else {
@@ -187,17 +189,6 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         print_sample(&model, &tokenizer, "\n", args.sample_tokens, &sampling, None)?;
     }
     Ok(())
-}
-
-fn tokenize(text: &str, tokenizer: &Tokenizer) -> anyhow::Result<TokenSplits> {
-    let ids = tokenizer.encode(text).map_err(|e| {
-        anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
-    })?;
-    let (train, val) = tokens::data::split_train_val(&ids, 0.9);
-    Ok(TokenSplits {
-        train: train.to_vec(),
-        val: val.to_vec(),
-    })
 }
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
