@@ -4,15 +4,11 @@ use attention::{SelfAttentionConfig, causal_mask, masked_softmax, padding_mask, 
 use burn::prelude::*;
 use burn::tensor::Tolerance;
 use burn::tensor::activation::softmax;
-use common::testing::{assert_input_gradient_matches_finite_differences, backends};
+use common::testing::{assert_input_gradient_matches_finite_differences, backends, values};
 use proptest::prelude::*;
 
 fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::<1>::from_floats(data, device).reshape(shape)
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.to_data().try_to_vec::<f32>().unwrap()
 }
 
 fn rows(data: &[f32], width: usize) -> Vec<Vec<f32>> {

@@ -5,16 +5,12 @@ use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
-use common::testing::{assert_input_gradient_matches_finite_differences, backends};
+use common::testing::{assert_input_gradient_matches_finite_differences, backends, values};
 use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, split_heads};
 use proptest::prelude::*;
 
 fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::<1>::from_floats(data, device).reshape(shape)
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.to_data().try_to_vec::<f32>().unwrap()
 }
 
 fn floats(n: usize) -> impl Strategy<Value = Vec<f32>> {

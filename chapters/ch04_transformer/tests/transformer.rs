@@ -1,6 +1,6 @@
 use burn::prelude::*;
 use burn::tensor::Tolerance;
-use common::testing::backends;
+use common::testing::{backends, values};
 use proptest::prelude::*;
 use transformer::data::{Batch, Example, Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
@@ -20,10 +20,6 @@ fn tiny(norm_position: NormPosition) -> TransformerConfig {
         .with_n_decoder_layers(1)
         .with_dropout(0.0)
         .with_norm_position(norm_position)
-}
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.to_data().try_to_vec::<f32>().unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::rng::SplitMix64;
-use common::testing::backends;
+use common::testing::{backends, values};
 use gpt::data::random_windows;
 use gpt::generation::{GenerationError, draw, next_token_probabilities};
 use gpt::training::{cross_entropy, learning_rate, load_checkpoint, load_weights, optimizer};
@@ -31,10 +31,6 @@ fn tiny(vocab_size: usize) -> RunConfig {
 
 fn ids(tokens: &[i64], device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(tokens.to_vec(), [1, tokens.len()]), device)
-}
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
 }
 
 #[test]

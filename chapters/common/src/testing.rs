@@ -64,3 +64,8 @@ pub fn assert_input_gradient_matches_finite_differences(
     let numeric = central_differences(|x| loss(tensor(x, input_shape)).into_scalar::<f32>(), &x_data, 1e-2);
     assert_gradients_agree(&analytic, &numeric, 2e-3, what);
 }
+
+/// A tensor's values, in row-major order, for comparing with expected numbers.
+pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.to_data().try_to_vec::<f32>().expect("f32 values")
+}

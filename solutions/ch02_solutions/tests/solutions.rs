@@ -1,13 +1,10 @@
 use approx::assert_abs_diff_eq;
+use common::testing::values;
 use attention::{causal_mask, scaled_dot_product_attention};
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
 use ch02_solutions::{RelativePositionBias, attention_entropy};
 use proptest::prelude::*;
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.to_data().try_to_vec::<f32>().unwrap()
-}
 
 fn random(shape: [usize; 3], device: &Device) -> Tensor<3> {
     Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)

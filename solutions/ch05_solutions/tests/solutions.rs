@@ -1,4 +1,5 @@
 use approx::assert_relative_eq;
+use common::testing::values;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -6,10 +7,6 @@ use burn::tensor::Distribution;
 use ch05_solutions::{bigram_loss, decay_everything, rotary_embedding};
 use gpt::RunConfig;
 use proptest::prelude::*;
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
-}
 
 /// $q \cdot k$ for every query/key pair of one head: `[t, t]`.
 fn scores(q: Tensor<4>, k: Tensor<4>) -> Vec<f32> {
