@@ -21,10 +21,17 @@ pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits
 }
 
 /// Milliseconds per training step and training tokens per second, timed over `steps` steps after `warmup` untimed
-/// ones (the first steps pay for allocation and, on a GPU, for compiling kernels). `device` must have autodiff.
-pub fn training_throughput(config: &RunConfig, device: &burn::tensor::Device, warmup: usize, steps: usize) -> (f64, f64) {
+/// ones (the first steps pay for allocation and, on a GPU, for compiling kernels), each batch split in `shards`
+/// (see [`Trainer::with_shards`]). `device` must have autodiff.
+pub fn training_throughput(
+    config: &RunConfig,
+    device: &burn::tensor::Device,
+    shards: usize,
+    warmup: usize,
+    steps: usize,
+) -> (f64, f64) {
     let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
-    let mut trainer = Trainer::new(config.clone(), device);
+    let mut trainer = Trainer::new(config.clone(), device).with_shards(shards);
     for _ in 0..warmup {
         trainer.train_step(&data);
     }

@@ -13,9 +13,14 @@ use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
 use common::{DeviceChoice, select_device};
 use gpt::bench::{peak_memory_bytes, sampling_throughput, training_throughput};
-use gpt::training::{load_checkpoint, progress_bar};
+use gpt::training::{load_checkpoint, progress_bar, shards_for};
 use gpt::{Gpt, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 use transformer::plots::{write_loss_curve_png, write_loss_curve_svg};
+
+/// mimalloc keeps the memory of freed tensors for the next ones; glibc's allocator returns large blocks to the
+/// kernel and then pays a page fault per page to get them back, about 15% of a CPU training step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
 #[command(about = "Chapter 5: pretrain a GPT on Tiny Shakespeare and sample from it")]
@@ -140,6 +145,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         (Trainer::new(config, &device), tokenizer, data)
     };
     let config = trainer.config.clone();
+    trainer = trainer.with_shards(shards_for(&config, &device));
     println!(
         "data: {} training and {} validation tokens, vocabulary of {}",
         data.train.len(),
@@ -154,6 +160,13 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         config.model.n_embd,
         config.model.block_size
     );
+    if trainer.shards() > 1 {
+        println!(
+            "each batch of {} is split over {} threads (data parallelism; RAYON_NUM_THREADS sets how many)",
+            config.training.batch_size,
+            trainer.shards()
+        );
+    }
     let until = args.max_iters.unwrap_or(config.training.max_iters);
     let progress = progress_bar(until.min(config.training.max_iters), trainer.step);
     trainer
@@ -265,8 +278,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         config.training.batch_size
     );
     for (name, device) in devices {
-        let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), 5, args.steps);
-        println!("{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s");
+        let shards = shards_for(&config, &device);
+        let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), shards, 5, args.steps);
+        println!("{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s ({shards} shards)");
         device.seed(0);
         let model = config.model.init(&device);
         for use_cache in [false, true] {

@@ -5,13 +5,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::ParamGroup;
+use burn::module::{ModuleVisitor, Param, ParamGroup};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::activation::log_softmax;
 use common::rng::SplitMix64;
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use transformer::training::{LossPoint, clip_global_norm};
 
@@ -155,6 +156,64 @@ pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
 }
 // ANCHOR_END: loss
 
+// ANCHOR: data_parallel
+/// The batch's loss and its gradient, computed in `shards` slices of the batch at once, one per thread: data
+/// parallelism, as PyTorch's `DistributedDataParallel` spreads a batch over GPUs. Each slice runs forward and
+/// backward on its own copy of the model ([`Module::fork`]: the same parameters, new leaves of a graph of its
+/// own, so the threads never share an autodiff graph). Slice $s$ holds $b_s$ of the batch's $B$ sequences, so the
+/// batch's mean loss is $L = \sum_s \tfrac{b_s}{B} L_s$ and its gradient the sum of the slices' gradients of
+/// $\tfrac{b_s}{B} L_s$: the same step as one pass over the whole batch, up to rounding.
+pub fn batch_gradients(model: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>, shards: usize) -> (f32, GradientsParams) {
+    let batch = x.dims()[0];
+    let slices: Vec<_> = (0..shards)
+        .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
+        .map(|rows| (model.clone().fork(&x.device()), x.clone().slice([rows.clone()]), y.clone().slice([rows])))
+        .collect();
+    let slice_gradients = |(model, x, y): (Gpt, Tensor<2, Int>, Tensor<2, Int>)| {
+        let share = x.dims()[0] as f32 / batch as f32;
+        let loss = cross_entropy(model.forward(x), y).mul_scalar(share);
+        let value = loss.clone().into_scalar::<f32>();
+        (value, GradientsParams::from_grads(loss.backward(), &model))
+    };
+    let (losses, mut gradients): (Vec<f32>, Vec<GradientsParams>) = if slices.len() > 1 {
+        slices.into_par_iter().map(slice_gradients).unzip()
+    } else {
+        slices.into_iter().map(slice_gradients).unzip()
+    };
+    let mut sum = SumGradients {
+        slices: &mut gradients,
+        total: GradientsParams::new(),
+    };
+    model.visit(&mut sum);
+    (losses.iter().sum(), sum.total)
+}
+
+/// The shards [`Trainer::with_shards`] should use for `config` on `device`: one per core of the CPU; one on a GPU,
+/// which is parallel inside every operation already, and one with dropout, so that such a run stays reproducible.
+pub fn shards_for(config: &RunConfig, device: &Device) -> usize {
+    if *device == Device::flex() && config.model.dropout == 0.0 {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}
+
+/// Adds up, parameter by parameter, the gradients of the slices of a batch.
+struct SumGradients<'a> {
+    slices: &'a mut [GradientsParams],
+    total: GradientsParams,
+}
+
+impl ModuleVisitor for SumGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let grads = self.slices.iter_mut().filter_map(|g| g.remove::<D>(param.id));
+        if let Some(sum) = grads.reduce(|a, b| a + b) {
+            self.total.register(param.id, sum);
+        }
+    }
+}
+// ANCHOR_END: data_parallel
+
 // ANCHOR: optimizer
 /// AdamW with decay on the 2-D parameters (weight matrices, embeddings) and none on the 1-D ones (biases, layer
 /// norm gains and shifts): decaying a gain towards 0 would fight the normalisation it scales, and a bias has no
@@ -191,6 +250,8 @@ pub struct Trainer {
     pub history: Vec<LossPoint>,
     pub evaluations: Vec<Evaluation>,
     device: Device,
+    /// Slices of each batch processed at once (see [`batch_gradients`]); 1 unless [`Trainer::with_shards`].
+    shards: usize,
 }
 
 /// What a checkpoint's `state.json` holds besides the weights.
@@ -221,8 +282,22 @@ impl Trainer {
             history: Vec::new(),
             evaluations: Vec::new(),
             device: device.clone(),
+            shards: 1,
             config,
         }
+    }
+
+    /// Splits each batch into `shards` slices, each computed by its own thread (at most one per sequence): use
+    /// as many as the CPU has cores, and 1 on a GPU, which is parallel within each operation already. The
+    /// losses are those of one pass up to rounding. With dropout, the slices draw their masks from the device's one
+    /// generator in whatever order their threads come to it: such a run is no longer reproducible bit for bit.
+    pub fn with_shards(mut self, shards: usize) -> Self {
+        self.shards = shards.clamp(1, self.config.training.batch_size);
+        self
+    }
+
+    pub fn shards(&self) -> usize {
+        self.shards
     }
 
     // ANCHOR: step
@@ -231,10 +306,13 @@ impl Trainer {
         let (model_config, config) = (&self.config.model, &self.config.training);
         self.device.seed(step_seed(config.seed, self.step));
         let (x, y) = random_windows(&data.train, config.batch_size, model_config.block_size, &mut self.rng, &self.device);
-        let loss = cross_entropy(self.model.forward(x), y);
-        let train_loss = loss.clone().into_scalar::<f32>();
+        self.train_step_on(x, y)
+    }
 
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+    /// One optimisation step on the batch `x` (token ids `[batch, t]`) with targets `y`; returns its loss.
+    pub fn train_step_on(&mut self, x: Tensor<2, Int>, y: Tensor<2, Int>) -> f32 {
+        let config = &self.config.training;
+        let (train_loss, grads) = batch_gradients(&self.model, x, y, self.shards);
         let (grads, _norm) = clip_global_norm(&self.model, grads, config.grad_clip);
         let lr = learning_rate(config, self.step);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
@@ -256,14 +334,19 @@ impl Trainer {
         let model = self.model.valid();
         let device = self.device.clone().inner();
         let mut rng = SplitMix64::new(step_seed(config.seed.wrapping_add(1), self.step));
+        let parallel = self.shards > 1;
         let mut mean_loss = |ids: &[u32]| {
-            let total: f32 = (0..config.eval_iters)
-                .map(|_| {
-                    let (x, y) = random_windows(ids, config.batch_size, model_config.block_size, &mut rng, &device);
-                    cross_entropy(model.forward(x), y).into_scalar::<f32>()
-                })
-                .sum();
-            total / config.eval_iters.max(1) as f32
+            let batches: Vec<_> = (0..config.eval_iters)
+                .map(|_| random_windows(ids, config.batch_size, model_config.block_size, &mut rng, &device))
+                .collect();
+            let loss = |(x, y)| cross_entropy(model.forward(x), y).into_scalar::<f32>();
+            // The batches are independent: with several shards, as many threads share them.
+            let losses: Vec<f32> = if parallel {
+                batches.into_par_iter().map(loss).collect()
+            } else {
+                batches.into_iter().map(loss).collect()
+            };
+            losses.iter().sum::<f32>() / config.eval_iters.max(1) as f32
         };
         let evaluation = Evaluation {
             step: self.step,
@@ -375,6 +458,7 @@ impl Trainer {
             history: state.history,
             evaluations: state.evaluations,
             device: device.clone(),
+            shards: 1,
         };
         Ok((trainer, tokenizer))
     }

@@ -1,0 +1,183 @@
+//! Three training steps of our GPT against PyTorch's, from the same weights on the same batches (a committed
+//! fixture, see `fixtures/make_pytorch_fixture.py`): the losses check the forward pass, the weights after three
+//! steps check the gradients, the clipping, the schedule and AdamW with its two parameter groups. Then the same
+//! steps split over threads ([`Trainer::with_shards`]) must give the same numbers.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use approx::assert_abs_diff_eq;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use common::testing::values;
+use gpt::{Gpt, GptConfig, RunConfig, Trainer, TrainingConfig};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Step {
+    x: Vec<i64>,
+    y: Vec<i64>,
+    loss: f32,
+    learning_rate: f64,
+}
+
+#[derive(Deserialize)]
+struct Fixture {
+    vocab_size: usize,
+    block_size: usize,
+    n_layer: usize,
+    n_head: usize,
+    n_embd: usize,
+    batch_size: usize,
+    learning_rate: f64,
+    min_lr: f64,
+    warmup_iters: usize,
+    lr_decay_iters: usize,
+    weight_decay: f32,
+    beta1: f32,
+    beta2: f32,
+    grad_clip: f32,
+    /// Parameter path (`blocks.0.attention.w_q.weight`) to its values, in burn's layout.
+    initial: HashMap<String, Vec<f32>>,
+    steps: Vec<Step>,
+    trained: HashMap<String, Vec<f32>>,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let text = include_str!("../fixtures/pytorch_gpt.json");
+        serde_json::from_str(text).expect("fixtures/pytorch_gpt.json is valid")
+    })
+}
+
+fn run_config(f: &Fixture) -> RunConfig {
+    let model = GptConfig::new(f.vocab_size)
+        .with_block_size(f.block_size)
+        .with_n_layer(f.n_layer)
+        .with_n_head(f.n_head)
+        .with_n_embd(f.n_embd);
+    let training = TrainingConfig::new()
+        .with_batch_size(f.batch_size)
+        .with_max_iters(f.steps.len())
+        .with_learning_rate(f.learning_rate)
+        .with_min_lr(f.min_lr)
+        .with_warmup_iters(f.warmup_iters)
+        .with_lr_decay_iters(f.lr_decay_iters)
+        .with_weight_decay(f.weight_decay)
+        .with_beta1(f.beta1)
+        .with_beta2(f.beta2)
+        .with_grad_clip(f.grad_clip);
+    RunConfig::new(model, training)
+}
+
+/// Replaces every parameter by the fixture's values at its path; a parameter the fixture lacks is an error.
+struct LoadWeights<'a> {
+    weights: &'a HashMap<String, Vec<f32>>,
+    path: Vec<String>,
+}
+
+impl ModuleMapper for LoadWeights<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
+        let values = self.weights.get(&path).unwrap_or_else(|| panic!("the fixture has no {path}"));
+        param.map(|t| {
+            let loaded = Tensor::<1>::from_floats(values.as_slice(), &t.device()).reshape(t.shape());
+            loaded.set_require_grad(t.is_require_grad())
+        })
+    }
+}
+
+/// Every parameter's path and values.
+#[derive(Default)]
+struct ReadWeights {
+    path: Vec<String>,
+    weights: Vec<(String, Vec<f32>)>,
+}
+
+impl ModuleVisitor for ReadWeights {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.weights.push((self.path.join("."), values(param.val())));
+    }
+}
+
+fn weights(model: &Gpt) -> Vec<(String, Vec<f32>)> {
+    let mut read = ReadWeights::default();
+    model.visit(&mut read);
+    read.weights
+}
+
+fn batch(ids: &[i64], f: &Fixture, device: &Device) -> Tensor<2, Int> {
+    Tensor::from_data(TensorData::new(ids.to_vec(), [f.batch_size, f.block_size]), device)
+}
+
+/// The fixture's three steps with our trainer, its batch split in `shards`: the losses, and the trained model.
+fn train(shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
+    let f = fixture();
+    let config = run_config(f);
+    let mut trainer = Trainer::new(config.clone(), device).with_shards(shards);
+    trainer.model = config.model.init(device).map(&mut LoadWeights {
+        weights: &f.initial,
+        path: Vec::new(),
+    });
+    let losses = f
+        .steps
+        .iter()
+        .map(|step| trainer.train_step_on(batch(&step.x, f, device), batch(&step.y, f, device)))
+        .collect();
+    (losses, trainer.model)
+}
+
+#[test]
+fn three_training_steps_match_pytorch() {
+    let f = fixture();
+    let (losses, model) = train(1, &Device::flex().autodiff());
+    for (i, (ours, step)) in losses.iter().zip(&f.steps).enumerate() {
+        assert_abs_diff_eq!(*ours, step.loss, epsilon = 1e-5);
+        assert_abs_diff_eq!(
+            gpt::training::learning_rate(&run_config(f).training, i),
+            step.learning_rate,
+            epsilon = 1e-12
+        );
+    }
+    let trained = weights(&model);
+    assert_eq!(trained.len(), f.trained.len(), "the same parameters as PyTorch's model");
+    for (path, ours) in trained {
+        let theirs = &f.trained[&path];
+        let worst = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        // Each step moves a weight by up to the learning rate (1e-2); the errors stay 1,000 times smaller.
+        assert!(worst < 1e-5, "{path}: differs from PyTorch by up to {worst:e}");
+    }
+}
+
+#[test]
+fn a_batch_split_over_threads_takes_the_same_steps() {
+    let device = Device::flex().autodiff();
+    let (one_pass, model) = train(1, &device);
+    for shards in [2, 3] {
+        let (split, split_model) = train(shards, &device);
+        for (a, b) in one_pass.iter().zip(&split) {
+            assert_abs_diff_eq!(a, b, epsilon = 1e-5);
+        }
+        for ((path, x), (_, y)) in weights(&model).iter().zip(&weights(&split_model)) {
+            let worst = x.iter().zip(y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(worst < 1e-6, "{shards} shards, {path}: differs from one pass by up to {worst:e}");
+        }
+    }
+}
