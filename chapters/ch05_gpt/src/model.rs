@@ -232,7 +232,7 @@ impl Gpt {
         );
         cache.layers.resize(self.blocks.len(), None);
         let positions = match &self.embedding.position {
-            Some(learned) => learned.table.weight.val().slice([past..past + t_new]), // P_past .. P_{past+t_new-1}
+            Some(learned) => learned.table.weight.val().slice(past..past + t_new), // P_past .. P_{past+t_new-1}
             None => unreachable!("a GPT always has learned positions"),
         };
         let mut x = self.embedding.token.forward(tokens) + positions.unsqueeze::<3>();
