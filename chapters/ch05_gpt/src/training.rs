@@ -165,6 +165,7 @@ pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
 /// $\tfrac{b_s}{B} L_s$: the same step as one pass over the whole batch, up to rounding.
 pub fn batch_gradients(model: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>, shards: usize) -> (f32, GradientsParams) {
     let batch = x.dims()[0];
+    let shards = shards.clamp(1, batch.max(1)); // never an empty slice
     let slices: Vec<_> = (0..shards)
         .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
         .map(|rows| (model.clone().fork(&x.device()), x.clone().slice([rows.clone()]), y.clone().slice([rows])))
