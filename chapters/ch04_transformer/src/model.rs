@@ -6,6 +6,7 @@ use burn::prelude::*;
 use tokens::{InputEmbedding, InputEmbeddingConfig};
 
 use crate::blocks::{Activation, DecoderLayer, EncoderLayer, LayerConfig, NormPosition};
+use crate::data::Vocabulary;
 
 // ANCHOR: config
 /// Configuration of [`Transformer`]. The defaults are a small model that learns chapter 4's task on a CPU in
@@ -50,6 +51,19 @@ pub struct Transformer {
 }
 
 impl TransformerConfig {
+    /// One encoder and one decoder layer, 32 wide, without dropout, for this chapter's task (number words to
+    /// digits): small enough to train in seconds, for tests and quick experiments.
+    pub fn tiny(norm_position: NormPosition) -> Self {
+        TransformerConfig::new(Vocabulary::words().len(), Vocabulary::digits().len(), 16)
+            .with_d_model(32)
+            .with_n_heads(2)
+            .with_d_ff(64)
+            .with_n_encoder_layers(1)
+            .with_n_decoder_layers(1)
+            .with_dropout(0.0)
+            .with_norm_position(norm_position)
+    }
+
     pub fn init(&self, device: &Device) -> Transformer {
         let layer = LayerConfig::new(self.d_model, self.n_heads, self.d_ff)
             .with_dropout(self.dropout)

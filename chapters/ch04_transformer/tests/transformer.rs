@@ -10,18 +10,6 @@ use transformer::training::{
 };
 use transformer::{NormPosition, TransformerConfig};
 
-fn tiny(norm_position: NormPosition) -> TransformerConfig {
-    let (src, tgt) = (Vocabulary::words().len(), Vocabulary::digits().len());
-    TransformerConfig::new(src, tgt, 16)
-        .with_d_model(32)
-        .with_n_heads(2)
-        .with_d_ff(64)
-        .with_n_encoder_layers(1)
-        .with_n_decoder_layers(1)
-        .with_dropout(0.0)
-        .with_norm_position(norm_position)
-}
-
 #[test]
 fn numbers_in_words() {
     for (n, words) in [
@@ -108,7 +96,7 @@ fn smoothed_loss_matches_the_formula() {
 fn clipping_rescales_the_global_norm() {
     let device = &Device::flex().autodiff();
     device.seed(1);
-    let model = tiny(NormPosition::Pre).init(device);
+    let model = TransformerConfig::tiny(NormPosition::Pre).init(device);
     let batch = Batch::new(&[&Example::new(123_456)], device);
     let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), 0.0).mul_scalar(1000.0);
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
@@ -127,7 +115,7 @@ proptest! {
     fn the_decoder_cannot_see_future_targets(seed in 0u64..100, t in 0usize..5, a in 0u32..1_000_000, b in 0u32..1_000_000) {
         for (_, device) in backends() {
             device.seed(seed);
-            let model = tiny(NormPosition::Pre).init(device);
+            let model = TransformerConfig::tiny(NormPosition::Pre).init(device);
             let source = Example::new(a);
             let (mut x, mut y) = (Example::new(a), Example::new(a));
             x.tgt = vec![3, 4, 5, 6, 7, 8];
@@ -150,7 +138,7 @@ proptest! {
 fn padding_does_not_change_the_real_positions() {
     let device = &Device::flex();
     device.seed(4);
-    let model = tiny(NormPosition::Post).init(device);
+    let model = TransformerConfig::tiny(NormPosition::Post).init(device);
     let (short, long) = (Example::new(7), Example::new(777_777));
     let alone = values(model.forward(&Batch::new(&[&short], device)));
     let padded = values(model.forward(&Batch::new(&[&short, &long], device)));
@@ -192,7 +180,7 @@ fn a_tiny_model_overfits_a_handful_of_examples() {
         .with_weight_decay(0.0)
         .with_eval_every(100);
     let (model, report) = train(
-        &tiny(NormPosition::Pre),
+        &TransformerConfig::tiny(NormPosition::Pre),
         &config,
         &examples,
         &examples,
@@ -218,7 +206,7 @@ fn a_tiny_model_overfits_a_handful_of_examples() {
 fn a_checkpoint_reloads_bit_identical() {
     let device = &Device::flex();
     device.seed(8);
-    let config = tiny(NormPosition::Pre);
+    let config = TransformerConfig::tiny(NormPosition::Pre);
     let model = config.init(device);
     let dir = std::env::temp_dir().join(format!("ch04-checkpoint-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -237,7 +225,7 @@ fn a_checkpoint_reloads_bit_identical() {
 fn cpu_and_wgpu_agree() {
     let (_, cpu) = &backends()[0];
     cpu.seed(6);
-    let model = tiny(NormPosition::Post).init(cpu);
+    let model = TransformerConfig::tiny(NormPosition::Post).init(cpu);
     let examples = [Example::new(12), Example::new(654_321)];
     let refs: Vec<&Example> = examples.iter().collect();
     let reference = model.forward(&Batch::new(&refs, cpu));

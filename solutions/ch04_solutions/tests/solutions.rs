@@ -1,24 +1,13 @@
 use burn::prelude::*;
 use ch04_solutions::{beam_search, sequence_log_prob};
-use transformer::data::{Example, Vocabulary};
+use transformer::data::Example;
 use transformer::decoding::greedy_decode;
 use transformer::training::{TrainingConfig, train};
 use transformer::{NormPosition, Transformer, TransformerConfig};
 
-fn tiny() -> TransformerConfig {
-    TransformerConfig::new(Vocabulary::words().len(), Vocabulary::digits().len(), 16)
-        .with_d_model(32)
-        .with_n_heads(2)
-        .with_d_ff(64)
-        .with_n_encoder_layers(1)
-        .with_n_decoder_layers(1)
-        .with_dropout(0.0)
-        .with_norm_position(NormPosition::Pre)
-}
-
 fn untrained(seed: u64, device: &Device) -> Transformer {
     device.seed(seed);
-    tiny().init(device)
+    TransformerConfig::tiny(NormPosition::Pre).init(device)
 }
 
 #[test]
@@ -58,7 +47,7 @@ fn a_trained_model_answers_correctly_with_a_beam() {
         .with_label_smoothing(0.0)
         .with_weight_decay(0.0)
         .with_eval_every(100);
-    let (model, _) = train(&tiny(), &config, &examples, &examples, device, None, false);
+    let (model, _) = train(&TransformerConfig::tiny(NormPosition::Pre), &config, &examples, &examples, device, None, false);
     let inner = device.clone().inner();
     for example in &examples {
         assert_eq!(
