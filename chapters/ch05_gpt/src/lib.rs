@@ -9,7 +9,7 @@
 //! - [`training`]: nanoGPT's recipe (AdamW with decay on matrices only, warm-up + cosine, clipping, loss
 //!   estimates) and checkpoints a run resumes from exactly;
 //! - [`generation`]: greedy, temperature, top-k and top-p sampling, with or without the cache;
-//! - [`bench`]: training and sampling throughput, and peak memory.
+//! - [`bench`](mod@bench): training and sampling throughput, and peak memory.
 
 pub mod bench;
 pub mod data;
