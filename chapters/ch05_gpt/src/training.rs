@@ -176,11 +176,9 @@ pub fn batch_gradients(model: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>, shards
         let value = loss.clone().into_scalar::<f32>();
         (value, GradientsParams::from_grads(loss.backward(), &model))
     };
-    let (losses, mut gradients): (Vec<f32>, Vec<GradientsParams>) = if slices.len() > 1 {
-        slices.into_par_iter().map(slice_gradients).unzip()
-    } else {
-        slices.into_iter().map(slice_gradients).unzip()
-    };
+    let parallel = slices.len() > 1;
+    let (losses, mut gradients): (Vec<f32>, Vec<GradientsParams>) =
+        map_in_order(slices, parallel, slice_gradients).into_iter().unzip();
     let mut sum = SumGradients {
         slices: &mut gradients,
         total: GradientsParams::new(),
@@ -196,6 +194,16 @@ pub fn shards_for(config: &RunConfig, device: &Device) -> usize {
         rayon::current_num_threads()
     } else {
         1
+    }
+}
+
+/// `f` applied to each of `items`, results in the items' order; on rayon's threads when `parallel`, otherwise on
+/// this one (a GPU device is best left to one thread).
+fn map_in_order<T: Send, R: Send>(items: Vec<T>, parallel: bool, f: impl Fn(T) -> R + Send + Sync) -> Vec<R> {
+    if parallel {
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
     }
 }
 
@@ -340,13 +348,10 @@ impl Trainer {
             let batches: Vec<_> = (0..config.eval_iters)
                 .map(|_| random_windows(ids, config.batch_size, model_config.block_size, &mut rng, &device))
                 .collect();
-            let loss = |(x, y)| cross_entropy(model.forward(x), y).into_scalar::<f32>();
             // The batches are independent: with several shards, as many threads share them.
-            let losses: Vec<f32> = if parallel {
-                batches.into_par_iter().map(loss).collect()
-            } else {
-                batches.into_iter().map(loss).collect()
-            };
+            let losses = map_in_order(batches, parallel, |(x, y)| {
+                cross_entropy(model.forward(x), y).into_scalar::<f32>()
+            });
             losses.iter().sum::<f32>() / config.eval_iters.max(1) as f32
         };
         let evaluation = Evaluation {

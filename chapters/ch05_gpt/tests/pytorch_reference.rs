@@ -18,6 +18,8 @@ struct Step {
     x: Vec<i64>,
     y: Vec<i64>,
     loss: f32,
+    /// The global gradient norm before clipping.
+    grad_norm: f32,
     learning_rate: f64,
 }
 
@@ -123,6 +125,12 @@ fn weights(model: &Gpt) -> Vec<(String, Vec<f32>)> {
     read.weights
 }
 
+/// The largest absolute difference between two equally long lists of numbers.
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
+
 fn batch(ids: &[i64], f: &Fixture, device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(ids.to_vec(), [f.batch_size, f.block_size]), device)
 }
@@ -149,6 +157,8 @@ fn three_training_steps_match_pytorch() {
     let f = fixture();
     let (losses, model) = train(1, &Device::flex().autodiff());
     for (i, (ours, step)) in losses.iter().zip(&f.steps).enumerate() {
+        // Otherwise the fixture would not test clipping.
+        assert!(step.grad_norm > f.grad_clip, "step {i} of the fixture is not clipped");
         assert_abs_diff_eq!(*ours, step.loss, epsilon = 1e-5);
         assert_abs_diff_eq!(
             gpt::training::learning_rate(&run_config(f).training, i),
@@ -160,7 +170,7 @@ fn three_training_steps_match_pytorch() {
     assert_eq!(trained.len(), f.trained.len(), "the same parameters as PyTorch's model");
     for (path, ours) in trained {
         let theirs = &f.trained[&path];
-        let worst = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let worst = max_abs_diff(&ours, theirs);
         // Each step moves a weight by up to the learning rate (1e-2); the errors stay 1,000 times smaller.
         assert!(worst < 1e-5, "{path}: differs from PyTorch by up to {worst:e}");
     }
@@ -176,7 +186,7 @@ fn a_batch_split_over_threads_takes_the_same_steps() {
             assert_abs_diff_eq!(a, b, epsilon = 1e-5);
         }
         for ((path, x), (_, y)) in weights(&model).iter().zip(&weights(&split_model)) {
-            let worst = x.iter().zip(y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let worst = max_abs_diff(x, y);
             assert!(worst < 1e-6, "{shards} shards, {path}: differs from one pass by up to {worst:e}");
         }
     }
