@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::rng::SplitMix64;
-use common::testing::{backends, values};
+use common::testing::{backends, max_abs_diff, values};
 use gpt::data::random_windows;
 use gpt::generation::{GenerationError, draw, next_token_probabilities};
 use gpt::training::{cross_entropy, learning_rate, load_checkpoint, load_weights, optimizer};
@@ -377,7 +377,7 @@ fn cpu_and_wgpu_compute_the_same_logits() {
     for (name, device) in backends() {
         let moved = model.clone().to_device(device);
         let logits = values(moved.forward(ids(&tokens, device)));
-        let worst = reference.iter().zip(&logits).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let worst = max_abs_diff(&reference, &logits);
         assert!(worst < 1e-4, "{name}: largest difference {worst}");
     }
 }

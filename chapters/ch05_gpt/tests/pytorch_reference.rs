@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use approx::assert_abs_diff_eq;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-use common::testing::values;
+use common::testing::{max_abs_diff, values};
 use gpt::{Gpt, GptConfig, RunConfig, Trainer, TrainingConfig};
 use serde::Deserialize;
 
@@ -123,12 +123,6 @@ fn weights(model: &Gpt) -> Vec<(String, Vec<f32>)> {
     let mut read = ReadWeights::default();
     model.visit(&mut read);
     read.weights
-}
-
-/// The largest absolute difference between two equally long lists of numbers.
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
 }
 
 fn batch(ids: &[i64], f: &Fixture, device: &Device) -> Tensor<2, Int> {

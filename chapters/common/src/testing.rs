@@ -69,3 +69,12 @@ pub fn assert_input_gradient_matches_finite_differences(
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.to_data().try_to_vec::<f32>().expect("f32 values")
 }
+
+/// The largest absolute difference between two equally long lists of numbers.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lists of different lengths");
+    a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+}
