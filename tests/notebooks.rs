@@ -8,9 +8,12 @@ use std::process::Command;
 use serde_json::Value;
 use workspace_tests::{files_with_extension, repo_root};
 
-/// The cells of an executed notebook.
+/// The cells of an executed notebook. The kernel compiles its cells in a folder of ours (`EVCXR_TMPDIR`), removed
+/// once it stops: evcxr's own temporary folder survives nbconvert stopping the kernel, with ~2 GB of build output.
 fn execute(notebook: &Path, out_dir: &Path) -> Vec<Value> {
+    let build_dir = out_dir.join("kernel-build");
     let status = Command::new("jupyter")
+        .env("EVCXR_TMPDIR", &build_dir)
         .args([
             "nbconvert",
             "--to",
@@ -23,6 +26,7 @@ fn execute(notebook: &Path, out_dir: &Path) -> Vec<Value> {
         .arg(notebook)
         .status()
         .expect("`jupyter` is on PATH (bash .ci/run installs it)");
+    let _ = std::fs::remove_dir_all(&build_dir);
     assert!(
         status.success(),
         "{} did not execute: nbconvert exited with {status}",
