@@ -61,8 +61,7 @@ impl Tokenizer {
     }
 
     pub fn from_json(json: &str) -> Result<Self, String> {
-        let stored: StoredTokenizer =
-            serde_json::from_str(json).map_err(|e| format!("not a tokenizer file: {e}"))?;
+        let stored: StoredTokenizer = serde_json::from_str(json).map_err(|e| format!("not a tokenizer file: {e}"))?;
         match stored {
             StoredTokenizer::Char { vocab } => CharTokenizer::from_corpus(&vocab)
                 .map(Tokenizer::Char)
@@ -136,7 +135,10 @@ pub fn random_windows(
         ids.len(),
         block_size
     );
-    let (mut x, mut y) = (Vec::with_capacity(batch_size * block_size), Vec::with_capacity(batch_size * block_size));
+    let (mut x, mut y) = (
+        Vec::with_capacity(batch_size * block_size),
+        Vec::with_capacity(batch_size * block_size),
+    );
     for _ in 0..batch_size {
         let start = rng.below(ids.len() - block_size);
         x.extend(ids[start..start + block_size].iter().map(|&id| id as i64));

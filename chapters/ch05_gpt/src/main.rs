@@ -198,7 +198,10 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     if args.sample_tokens > 0 {
         let model = trainer.model.valid();
         let sampling = SamplingConfig::new().with_temperature(0.8).with_top_k(Some(200));
-        println!("\n--- sample ({} tokens, temperature 0.8, top-k 200) ---", args.sample_tokens);
+        println!(
+            "\n--- sample ({} tokens, temperature 0.8, top-k 200) ---",
+            args.sample_tokens
+        );
         print_sample(&model, &tokenizer, "\n", args.sample_tokens, &sampling, None)?;
     }
     Ok(())
@@ -280,7 +283,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     for (name, device) in devices {
         let shards = shards_for(&config, &device);
         let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), shards, 5, args.steps);
-        println!("{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s (batch split over {shards} threads)");
+        println!(
+            "{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s (batch split over {shards} threads)"
+        );
         device.seed(0);
         let model = config.model.init(&device);
         for use_cache in [false, true] {

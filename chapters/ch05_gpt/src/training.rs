@@ -168,7 +168,13 @@ pub fn batch_gradients(model: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>, shards
     let shards = shards.clamp(1, batch.max(1)); // never an empty slice
     let slices: Vec<_> = (0..shards)
         .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
-        .map(|rows| (model.clone().fork(&x.device()), x.clone().slice([rows.clone()]), y.clone().slice([rows])))
+        .map(|rows| {
+            (
+                model.clone().fork(&x.device()),
+                x.clone().slice([rows.clone()]),
+                y.clone().slice([rows]),
+            )
+        })
         .collect();
     let slice_gradients = |(model, x, y): (Gpt, Tensor<2, Int>, Tensor<2, Int>)| {
         let share = x.dims()[0] as f32 / batch as f32;
@@ -314,7 +320,13 @@ impl Trainer {
     pub fn train_step(&mut self, data: &TokenSplits) -> f32 {
         let (model_config, config) = (&self.config.model, &self.config.training);
         self.device.seed(step_seed(config.seed, self.step));
-        let (x, y) = random_windows(&data.train, config.batch_size, model_config.block_size, &mut self.rng, &self.device);
+        let (x, y) = random_windows(
+            &data.train,
+            config.batch_size,
+            model_config.block_size,
+            &mut self.rng,
+            &self.device,
+        );
         self.train_step_on(x, y)
     }
 

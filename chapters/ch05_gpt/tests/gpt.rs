@@ -38,7 +38,11 @@ fn the_parameter_count_has_a_closed_form() {
     let _rng = exclusive_rng();
     let device = Device::flex();
     for bias in [false, true] {
-        let config = GptConfig::new(65).with_n_layer(3).with_n_embd(48).with_block_size(20).with_bias(bias);
+        let config = GptConfig::new(65)
+            .with_n_layer(3)
+            .with_n_embd(48)
+            .with_block_size(20)
+            .with_bias(bias);
         assert_eq!(config.init(&device).num_params(), config.num_params(), "bias = {bias}");
     }
     // nanoGPT prints "0.80M" for the baby run: it leaves out the 64 x 128 position table, 795,904 + 8,192.
@@ -63,7 +67,11 @@ fn gpt2_initialisation_zeroes_biases_and_scales_the_residual_projections() {
     let _rng = exclusive_rng();
     let device = Device::flex();
     device.seed(3);
-    let model = GptConfig::new(65).with_n_embd(256).with_n_layer(8).with_bias(true).init(&device);
+    let model = GptConfig::new(65)
+        .with_n_embd(256)
+        .with_n_layer(8)
+        .with_bias(true)
+        .init(&device);
     let std = |t: Tensor<2>| {
         let v = values(t);
         let mean = v.iter().sum::<f32>() / v.len() as f32;
@@ -76,7 +84,10 @@ fn gpt2_initialisation_zeroes_biases_and_scales_the_residual_projections() {
     assert_relative_eq!(std(block.mlp.linear_2.weight.val()), 0.02 / 4.0, epsilon = 0.0005);
     let bias = block.mlp.linear_1.bias.as_ref().expect("bias = true").val();
     assert_eq!(bias.abs().max().into_scalar::<f32>(), 0.0);
-    assert_eq!(values(block.around_mlp.norm.gamma.val().unsqueeze::<2>()), vec![1.0; 256]);
+    assert_eq!(
+        values(block.around_mlp.norm.gamma.val().unsqueeze::<2>()),
+        vec![1.0; 256]
+    );
 }
 
 #[test]
@@ -215,7 +226,11 @@ fn sampling_is_reproducible_and_seeded() {
     let device = Device::flex();
     device.seed(7);
     let model = tiny(65).model.init(&device);
-    let run = |seed| generate(&model, &[5], 40, &SamplingConfig::new().with_seed(seed), |_| false).unwrap().tokens;
+    let run = |seed| {
+        generate(&model, &[5], 40, &SamplingConfig::new().with_seed(seed), |_| false)
+            .unwrap()
+            .tokens
+    };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
     let stopped = generate(&model, &[5], 40, &SamplingConfig::new(), |new| new.len() == 7).unwrap();
@@ -230,9 +245,18 @@ fn bad_generation_input_is_an_error_not_a_panic() {
     let config = SamplingConfig::new();
     let err = |prompt: &[u32], config: &SamplingConfig| generate(&model, prompt, 5, config, |_| false).unwrap_err();
     assert_eq!(err(&[], &config), GenerationError::EmptyPrompt);
-    assert_eq!(err(&[3, 65], &config), GenerationError::UnknownToken { id: 65, vocab_size: 65 });
-    assert_eq!(err(&[3], &config.clone().with_temperature(-1.0)), GenerationError::BadTemperature(-1.0));
-    assert_eq!(err(&[3], &config.clone().with_top_p(Some(1.5))), GenerationError::BadTopP(1.5));
+    assert_eq!(
+        err(&[3, 65], &config),
+        GenerationError::UnknownToken { id: 65, vocab_size: 65 }
+    );
+    assert_eq!(
+        err(&[3], &config.clone().with_temperature(-1.0)),
+        GenerationError::BadTemperature(-1.0)
+    );
+    assert_eq!(
+        err(&[3], &config.clone().with_top_p(Some(1.5))),
+        GenerationError::BadTopP(1.5)
+    );
     // A prompt longer than the context is cropped from the left, and the caller is told by how much.
     let long: Vec<u32> = (0..40).map(|i| i % 65).collect();
     let generation = generate(&model, &long, 3, &config, |_| false).unwrap();
@@ -263,14 +287,23 @@ fn weight_decay_applies_to_matrices_only() {
     let device = Device::flex().autodiff();
     let config = tiny(65);
     let model = config.model.clone().with_bias(true).init(&device);
-    let (x, _) = random_windows(&gpt::bench::synthetic_tokens(65, 100, 0).train, 2, 16, &mut SplitMix64::new(0), &device);
+    let (x, _) = random_windows(
+        &gpt::bench::synthetic_tokens(65, 100, 0).train,
+        2,
+        16,
+        &mut SplitMix64::new(0),
+        &device,
+    );
     let zero_loss = model.forward(x).sum().mul_scalar(0.0);
     let grads = GradientsParams::from_grads(zero_loss.backward(), &model);
     let lr = 0.5;
     let updated = optimizer(&config.training).step(lr, model.clone(), grads);
     let shrink = 1.0 - lr as f32 * config.training.weight_decay;
     let pairs2 = [
-        (&model.blocks[0].attention.w_q.weight, &updated.blocks[0].attention.w_q.weight),
+        (
+            &model.blocks[0].attention.w_q.weight,
+            &updated.blocks[0].attention.w_q.weight,
+        ),
         (&model.embedding.token.weight, &updated.embedding.token.weight),
     ];
     for (before, after) in pairs2 {
@@ -289,7 +322,11 @@ fn a_tiny_gpt_overfits_one_batch() {
     let _rng = exclusive_rng();
     let device = Device::flex().autodiff();
     let mut config = tiny(65);
-    config.training = config.training.with_learning_rate(1e-2).with_warmup_iters(0).with_lr_decay_iters(10_000);
+    config.training = config
+        .training
+        .with_learning_rate(1e-2)
+        .with_warmup_iters(0)
+        .with_lr_decay_iters(10_000);
     // 17 tokens hold exactly one window of 16 + 1: every batch is that window.
     let data = gpt::bench::synthetic_tokens(65, 17, 4);
     let mut trainer = Trainer::new(config, &device);
@@ -316,7 +353,9 @@ fn a_resumed_run_follows_the_uninterrupted_one_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run");
     let mut first_half = Trainer::new(config, &device);
-    first_half.train(&data, 30, Some((&checkpoint, &tokenizer)), None).unwrap();
+    first_half
+        .train(&data, 30, Some((&checkpoint, &tokenizer)), None)
+        .unwrap();
     first_half.save(&checkpoint, &tokenizer).unwrap();
     drop(first_half);
     let (mut resumed, restored_tokenizer) = Trainer::resume(&checkpoint, &device).unwrap();
@@ -346,13 +385,21 @@ fn checkpoints_load_for_inference_and_mismatches_are_explained() {
     let (model, loaded_config, loaded_tokenizer) = load_checkpoint(&checkpoint, &inference).unwrap();
     assert_eq!((loaded_config, loaded_tokenizer), (config.clone(), tokenizer));
     let x = ids(&[1, 2, 3], &inference);
-    assert_eq!(values(model.forward(x.clone())), values(trainer.model.valid().forward(x)));
+    assert_eq!(
+        values(model.forward(x.clone())),
+        values(trainer.model.valid().forward(x))
+    );
 
     let wider = config.model.clone().with_n_embd(64);
     let message = load_weights(&wider, &checkpoint, &inference).map(|_| ()).unwrap_err();
     assert!(message.contains("do not fit the model configuration"), "{message}");
-    let missing = load_checkpoint(&dir.path().join("nothing"), &inference).map(|_| ()).unwrap_err();
-    assert!(missing.contains("no checkpoint in") && missing.contains("-- train"), "{missing}");
+    let missing = load_checkpoint(&dir.path().join("nothing"), &inference)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        missing.contains("no checkpoint in") && missing.contains("-- train"),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -361,9 +408,16 @@ fn tokenizers_survive_a_round_trip_through_json() {
     for kind in [TokenizerKind::Char, TokenizerKind::Bpe(270)] {
         let (tokenizer, data) = TokenSplits::build(&TEXT.repeat(3), kind).unwrap();
         assert_eq!(Tokenizer::from_json(&tokenizer.to_json()).unwrap(), tokenizer);
-        assert_eq!(tokenizer.decode(&data.val).unwrap().len() + tokenizer.decode(&data.train).unwrap().len(), 3 * TEXT.len());
+        assert_eq!(
+            tokenizer.decode(&data.val).unwrap().len() + tokenizer.decode(&data.train).unwrap().len(),
+            3 * TEXT.len()
+        );
     }
-    assert!(TokenSplits::build("", TokenizerKind::Char).unwrap_err().contains("empty"));
+    assert!(
+        TokenSplits::build("", TokenizerKind::Char)
+            .unwrap_err()
+            .contains("empty")
+    );
 }
 
 #[test]

@@ -90,7 +90,10 @@ impl ModuleMapper for LoadWeights<'_> {
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let path = self.path.join(".");
-        let values = self.weights.get(&path).unwrap_or_else(|| panic!("the fixture has no {path}"));
+        let values = self
+            .weights
+            .get(&path)
+            .unwrap_or_else(|| panic!("the fixture has no {path}"));
         param.map(|t| {
             let loaded = Tensor::<1>::from_floats(values.as_slice(), &t.device()).reshape(t.shape());
             loaded.set_require_grad(t.is_require_grad())
@@ -174,14 +177,18 @@ fn three_training_steps_match_pytorch() {
 fn a_batch_split_over_threads_takes_the_same_steps() {
     let device = Device::flex().autodiff();
     let (one_pass, model) = train(1, &device);
-    for shards in [2, 3, 9] { // 9 > the batch of 4: as many slices as sequences
+    for shards in [2, 3, 9] {
+        // 9 > the batch of 4: as many slices as sequences
         let (split, split_model) = train(shards, &device);
         for (a, b) in one_pass.iter().zip(&split) {
             assert_abs_diff_eq!(a, b, epsilon = 1e-5);
         }
         for ((path, x), (_, y)) in weights(&model).iter().zip(&weights(&split_model)) {
             let worst = max_abs_diff(x, y);
-            assert!(worst < 1e-6, "{shards} shards, {path}: differs from one pass by up to {worst:e}");
+            assert!(
+                worst < 1e-6,
+                "{shards} shards, {path}: differs from one pass by up to {worst:e}"
+            );
         }
     }
 }

@@ -1,9 +1,9 @@
 use approx::assert_abs_diff_eq;
-use common::testing::values;
 use attention::{causal_mask, scaled_dot_product_attention};
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
 use ch02_solutions::{RelativePositionBias, attention_entropy};
+use common::testing::values;
 use proptest::prelude::*;
 
 fn random(shape: [usize; 3], device: &Device) -> Tensor<3> {

@@ -47,7 +47,15 @@ fn a_trained_model_answers_correctly_with_a_beam() {
         .with_label_smoothing(0.0)
         .with_weight_decay(0.0)
         .with_eval_every(100);
-    let (model, _) = train(&TransformerConfig::tiny(NormPosition::Pre), &config, &examples, &examples, device, None, false);
+    let (model, _) = train(
+        &TransformerConfig::tiny(NormPosition::Pre),
+        &config,
+        &examples,
+        &examples,
+        device,
+        None,
+        false,
+    );
     let inner = device.clone().inner();
     for example in &examples {
         assert_eq!(

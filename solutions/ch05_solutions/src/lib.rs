@@ -29,7 +29,10 @@ use gpt::TrainingConfig;
 /// Applied to queries and keys (not values) before their dot product.
 pub fn rotary_embedding(x: Tensor<4>, start: usize) -> Tensor<4> {
     let [batch, heads, t, d] = x.dims();
-    assert!(d.is_multiple_of(2), "RoPE rotates pairs of features: d_head = {d} must be even");
+    assert!(
+        d.is_multiple_of(2),
+        "RoPE rotates pairs of features: d_head = {d} must be even"
+    );
     let half = d / 2;
     let angles: Vec<f32> = (0..t)
         .flat_map(|i| {

@@ -1,10 +1,10 @@
 use approx::assert_relative_eq;
-use common::testing::values;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use ch05_solutions::{bigram_loss, decay_everything, rotary_embedding};
+use common::testing::values;
 use gpt::RunConfig;
 use proptest::prelude::*;
 
