@@ -8,11 +8,13 @@
 //! - [`data`]: the corpus as token ids, split 90/10, and batches of random windows;
 //! - [`training`]: nanoGPT's recipe (AdamW with decay on matrices only, warm-up + cosine, clipping, loss
 //!   estimates) and checkpoints a run resumes from exactly;
+//! - [`gelu`]: GELU as a fused CPU kernel with a hand-written backward pass, the GPT's MLP activation;
 //! - [`generation`]: greedy, temperature, top-k and top-p sampling, with or without the cache;
 //! - [`bench`](mod@bench): training and sampling throughput, and peak memory.
 
 pub mod bench;
 pub mod data;
+pub mod gelu;
 pub mod generation;
 pub mod model;
 pub mod training;

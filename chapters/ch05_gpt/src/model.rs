@@ -6,6 +6,7 @@
 //! [`InputEmbedding`]. What makes it a GPT is what is left out (no encoder, no cross-attention) and the objective:
 //! predict every next token.
 
+use crate::gelu::gelu;
 use attention::scaled_dot_product_attention;
 use burn::module::{ModuleMapper, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, LinearConfig};
@@ -57,7 +58,13 @@ impl Block {
         let x = self
             .around_attention
             .forward(x, |h| self.attention.self_attention(h, true, None).output);
-        self.around_mlp.forward(x, |h| self.mlp.forward(h))
+        self.around_mlp.forward(x, |h| self.mlp_forward(h))
+    }
+
+    /// Chapter 4's MLP with its GELU computed by this chapter's fused kernel ([`crate::gelu`]): the same function,
+    /// several times faster on the CPU.
+    fn mlp_forward(&self, h: Tensor<3>) -> Tensor<3> {
+        self.mlp.forward_with(h, gelu)
     }
 }
 // ANCHOR_END: block
@@ -181,7 +188,12 @@ impl ModuleMapper for Gpt2Init {
         if named("bias") {
             param.map(|t| replace(t.clone(), t.zeros_like()))
         } else if D == 2 {
-            param.map(|t| replace(t.clone(), Tensor::random(t.shape(), Distribution::Normal(0.0, std), &t.device())))
+            param.map(|t| {
+                replace(
+                    t.clone(),
+                    Tensor::random(t.shape(), Distribution::Normal(0.0, std), &t.device()),
+                )
+            })
         } else {
             param // layer norm gamma (ones) and beta (zeros) are right already
         }
@@ -240,7 +252,7 @@ impl Gpt {
             x = block
                 .around_attention
                 .forward(x, |h| cached_self_attention(&block.attention, h, layer_cache));
-            x = block.around_mlp.forward(x, |h| block.mlp.forward(h));
+            x = block.around_mlp.forward(x, |h| block.mlp_forward(h));
         }
         self.lm_head(self.final_norm.forward(x))
     }

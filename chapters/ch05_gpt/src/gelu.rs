@@ -1,0 +1,176 @@
+//! GELU as one fused CPU kernel with a hand-written backward pass (the book's "Speed" section explains why).
+//!
+//! burn's CPU backend evaluates $\mathrm{GELU}(x) = x\,\Phi(x)$, with $\Phi(x) = \tfrac12\bigl(1 +
+//! \mathrm{erf}(x/\sqrt2)\bigr)$, one element at a time through a scalar `erf` function, and evaluates `erf`
+//! again in the backward pass. Here one loop computes, for every element, both the value and the derivative
+//!
+//! $$\mathrm{GELU}'(x) = \Phi(x) + x\,\varphi(x), \qquad \varphi(x) = e^{-x^2/2}/\sqrt{2\pi},$$
+//!
+//! with an `erf` the compiler turns into vector instructions, and keeps the derivative for the backward pass,
+//! which is then a single product: $\partial L/\partial x = \partial L/\partial y \cdot \mathrm{GELU}'(x)$.
+//!
+//! burn routes the operation to a kernel by backend: this one on `flex`, burn's own GELU on `wgpu` (already a
+//! fused GPU kernel there), and our backward pass whenever gradients are tracked.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ActivationOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+
+// ANCHOR: kernel
+/// $(\mathrm{GELU}(x), \mathrm{GELU}'(x))$ for one number, written so that a loop over a slice compiles to
+/// vector instructions: no branches and no calls, only arithmetic.
+///
+/// $\mathrm{erf}(z) \approx 1 - (a_1 t + a_2 t^2 + a_3 t^3 + a_4 t^4 + a_5 t^5)\,e^{-z^2}$ with $t = 1/(1 + p|z|)$
+/// for $z \ge 0$ (Abramowitz and Stegun 7.1.26, error below $1.5 \times 10^{-7}$) and $\mathrm{erf}(-z) =
+/// -\mathrm{erf}(z)$. With $z = x/\sqrt2$, its $e^{-z^2}$ is $e^{-x^2/2}$, which the derivative needs too.
+#[inline(always)]
+pub fn gelu_and_derivative(x: f32) -> (f32, f32) {
+    const P: f32 = 0.327_591_1;
+    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_8, -1.453_152, 1.061_405_4];
+    let z = x * std::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + P * z.abs());
+    let polynomial = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
+    let gaussian = exp_non_positive(-z * z); // e^{-x^2/2}
+    let erf = (1.0 - polynomial * gaussian).copysign(z);
+    let cdf = 0.5 * (1.0 + erf);
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    (x * cdf, cdf + x * INV_SQRT_2PI * gaussian)
+}
+
+/// $e^y$ for $y \le 0$, branch-free: $y = n \ln 2 + r$ with $n$ an integer and $|r| \le \tfrac12 \ln 2$, so
+/// $e^y = 2^n e^r$; $2^n$ is written straight into the float's exponent bits and $e^r$ is its Taylor series to
+/// degree 7, whose remainder ($|r|^8/8! < 6 \times 10^{-9}$) is below `f32`'s precision.
+#[inline(always)]
+fn exp_non_positive(y: f32) -> f32 {
+    // Below -87, e^y is under f32's smallest normal number: 0 for our purposes.
+    let y = y.max(-87.0);
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer (the float has no bits left for a fraction).
+    const ROUND: f32 = 12_582_912.0;
+    let n = (y * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    // ln 2 in two parts, so that n * LN2_HIGH is exact and r keeps its precision.
+    const LN2_HIGH: f32 = 0.693_145_75;
+    const LN2_LOW: f32 = 1.428_606_8e-6;
+    let r = y - n * LN2_HIGH - n * LN2_LOW;
+    let mut e_r = 1.0 / 5040.0;
+    for inverse_factorial in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        e_r = e_r * r + inverse_factorial;
+    }
+    let two_to_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    e_r * two_to_n
+}
+// ANCHOR_END: kernel
+
+// ANCHOR: backward
+/// The operation as a backend extension: a backend-independent signature that burn dispatches to the kernel of the
+/// backend a tensor lives on.
+#[backend_extension(Flex, Cube, Autodiff)]
+pub trait FusedGelu: Backend {
+    /// $\mathrm{GELU}(x)$, element-wise.
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// What a backend computes for the forward pass of a tracked GELU: the output and the derivative the backward pass
+/// will need, in one call.
+pub trait GeluWithDerivative: Backend {
+    fn gelu_with_derivative(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>);
+}
+
+impl<B: FusedGelu + GeluWithDerivative, C: CheckpointStrategy> FusedGelu for Autodiff<B, C> {
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        /// The backward pass: $\partial L/\partial x = \partial L/\partial y \odot \mathrm{GELU}'(x)$, with the
+        /// derivative saved by the forward pass as its state.
+        #[derive(Debug)]
+        struct GeluBackward;
+
+        impl<B: Backend> Backward<B, 1> for GeluBackward {
+            type State = FloatTensor<B>;
+
+            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+                let derivative = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| B::float_mul(grad, derivative));
+            }
+        }
+
+        // "Compute bound": a checkpointing strategy keeps the saved derivative instead of recomputing the kernel.
+        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (y, derivative) = B::gelu_with_derivative(x.into_primitive());
+                prep.finish(derivative, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::fused_gelu(x.into_primitive())),
+        }
+    }
+}
+// ANCHOR_END: backward
+
+// ANCHOR: flex
+impl FusedGelu for Flex {
+    fn fused_gelu(x: FlexTensor) -> FlexTensor {
+        let Some(xs) = f32_elements(&x) else {
+            return Self::gelu(x);
+        };
+        let mut ys = vec![0.0; xs.len()];
+        for (y, &x) in ys.iter_mut().zip(xs.iter()) {
+            *y = gelu_and_derivative(x).0;
+        }
+        like(&x, ys)
+    }
+}
+
+impl GeluWithDerivative for Flex {
+    fn gelu_with_derivative(x: FlexTensor) -> (FlexTensor, FlexTensor) {
+        let Some(xs) = f32_elements(&x) else {
+            return composed::<Self>(x);
+        };
+        let (mut ys, mut derivatives) = (vec![0.0; xs.len()], vec![0.0; xs.len()]);
+        for ((y, derivative), &x) in ys.iter_mut().zip(&mut derivatives).zip(xs.iter()) {
+            (*y, *derivative) = gelu_and_derivative(x);
+        }
+        (like(&x, ys), like(&x, derivatives))
+    }
+}
+// ANCHOR_END: flex
+
+/// The elements of an `f32` tensor in row-major order (other float types take burn's own path).
+fn f32_elements(x: &FlexTensor) -> Option<std::borrow::Cow<'_, [f32]>> {
+    (x.dtype() == DType::F32).then(|| match x.as_slice::<f32>() {
+        Some(contiguous) => contiguous.into(),
+        None => x.to_contiguous().as_slice::<f32>().expect("contiguous").to_vec().into(),
+    })
+}
+
+/// A tensor of `x`'s shape holding `values`.
+fn like(x: &FlexTensor, values: Vec<f32>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, x.layout().shape().clone()))
+}
+
+impl FusedGelu for Cube {
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::gelu(x)
+    }
+}
+
+impl GeluWithDerivative for Cube {
+    fn gelu_with_derivative(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::<Self>(x)
+    }
+}
+
+/// burn's own GELU and its derivative (its `gelu_backward` applied to a gradient of ones).
+fn composed<B: Backend>(x: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>) {
+    let ones = B::float_ones(x.shape(), &x.device(), x.dtype().into());
+    (B::gelu(x.clone()), B::gelu_backward(x, ones))
+}
+
+/// $\mathrm{GELU}(x) = x\,\Phi(x)$ element-wise, as [`burn::tensor::activation::gelu`] computes it (to within
+/// $3 \times 10^{-7}$), with the fused kernel on the CPU.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as FusedGelu>::fused_gelu(x.into_dispatch()))
+}
