@@ -283,9 +283,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     for (name, device) in devices {
         let shards = shards_for(&config, &device);
         let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), shards, 5, args.steps);
-        println!(
-            "{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s (batch split over {shards} threads)"
-        );
+        let split = match shards {
+            1 => "one thread".to_string(),
+            n => format!("batch split over {n} threads"),
+        };
+        println!("{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s ({split})");
         device.seed(0);
         let model = config.model.init(&device);
         for use_cache in [false, true] {
