@@ -89,8 +89,15 @@ pub fn smoothed_cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>, smooth
 /// Rescales `grads` so that their global L2 norm over all of `model`'s parameters is at most `max_norm`
 /// (PyTorch's `clip_grad_norm_`), and returns the norm before clipping. One exploding gradient then shrinks the
 /// whole step instead of only its own tensor, so the update keeps its direction.
-pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_norm: f32) -> (GradientsParams, f32) {
-    // The squared norms are summed on the device and read once: one synchronisation per step, not one per tensor.
+///
+/// Every gradient is multiplied by $\min(1, c / (\lVert g \rVert + 10^{-6}))$, $c$ = `max_norm`, computed on the
+/// device: reading the norm first, to decide whether to clip, would make the program wait for the device in the
+/// middle of every step.
+pub fn clip_global_norm<M: Module>(
+    model: &M,
+    mut grads: GradientsParams,
+    max_norm: f32,
+) -> (GradientsParams, Tensor<1>) {
     struct SquaredNorm<'a> {
         grads: &'a GradientsParams,
         total: Option<Tensor<1>>,
@@ -108,27 +115,31 @@ pub fn clip_global_norm<M: Module>(model: &M, mut grads: GradientsParams, max_no
     }
     struct Scale<'a> {
         grads: &'a mut GradientsParams,
-        factor: f32,
+        factor: Tensor<1>,
     }
     impl ModuleVisitor for Scale<'_> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some(grad) = self.grads.remove::<D>(param.id) {
-                self.grads.register(param.id, grad.mul_scalar(self.factor));
+                self.grads
+                    .register(param.id, grad * self.factor.clone().reshape([1; D]));
             }
         }
     }
-    let mut norm = SquaredNorm {
+    let mut squared_norm = SquaredNorm {
         grads: &grads,
         total: None,
     };
-    model.visit(&mut norm);
-    let norm = norm.total.map_or(0.0, |total| total.into_scalar::<f32>().sqrt());
-    if norm > max_norm {
-        model.visit(&mut Scale {
-            grads: &mut grads,
-            factor: max_norm / (norm + 1e-6),
-        });
-    }
+    model.visit(&mut squared_norm);
+    let Some(total) = squared_norm.total else {
+        let device = model.devices().into_iter().next().unwrap_or_default().inner();
+        return (grads, Tensor::zeros([1], &device)); // no gradients: nothing to clip
+    };
+    let norm = total.sqrt();
+    let factor = Tensor::full([1], max_norm, &norm.device()).div(norm.clone().add_scalar(1e-6));
+    model.visit(&mut Scale {
+        grads: &mut grads,
+        factor: factor.clamp_max(1.0),
+    });
     (grads, norm)
 }
 // ANCHOR_END: clip

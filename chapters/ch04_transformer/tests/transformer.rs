@@ -100,10 +100,17 @@ fn clipping_rescales_the_global_norm() {
     let batch = Batch::new(&[&Example::new(123_456)], device);
     let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), 0.0).mul_scalar(1000.0);
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
-    let (clipped, before) = clip_global_norm(&model, grads, 1.0);
+    // Below the threshold the gradients pass unchanged, to the bit.
+    let (kept, before) = clip_global_norm(&model, grads, 1e9);
+    let before = before.into_scalar::<f32>();
     assert!(before > 1.0, "the test wants a gradient norm above 1, got {before}");
+    let (kept, unchanged) = clip_global_norm(&model, kept, f32::INFINITY);
+    assert_eq!(unchanged.into_scalar::<f32>(), before);
+    // Above it, they are scaled down to norm 1.
+    let (clipped, norm) = clip_global_norm(&model, kept, 1.0);
+    assert_eq!(norm.into_scalar::<f32>(), before);
     let (_, after) = clip_global_norm(&model, clipped, f32::INFINITY);
-    approx::assert_abs_diff_eq!(after, 1.0, epsilon = 1e-3);
+    approx::assert_abs_diff_eq!(after.into_scalar::<f32>(), 1.0, epsilon = 1e-3);
 }
 
 proptest! {

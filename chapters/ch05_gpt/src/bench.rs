@@ -22,7 +22,8 @@ pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits
 
 /// Milliseconds per training step and training tokens per second, timed over `steps` steps after `warmup` untimed
 /// ones (the first steps pay for allocation and, on a GPU, for compiling kernels), each batch split in `shards`
-/// (see [`Trainer::with_shards`]). `device` must have autodiff.
+/// (see [`Trainer::with_shards`]). As in [`Trainer::train`], the steps do not wait for the device; the clock stops
+/// when the last loss has been read, that is when the device has finished every step. `device` must have autodiff.
 pub fn training_throughput(
     config: &RunConfig,
     device: &burn::tensor::Device,
@@ -35,10 +36,12 @@ pub fn training_throughput(
     for _ in 0..warmup {
         trainer.train_step(&data);
     }
+    trainer.read_losses();
     let started = Instant::now();
     for _ in 0..steps {
-        trainer.train_step(&data); // reads the loss back: every step ends synchronised with the device
+        trainer.train_step(&data);
     }
+    trainer.read_losses();
     let seconds = started.elapsed().as_secs_f64();
     let tokens = (steps * config.training.batch_size * config.model.block_size) as f64;
     (1000.0 * seconds / steps as f64, tokens / seconds)

@@ -162,8 +162,14 @@ pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
 /// backward on its own copy of the model ([`Module::fork`]: the same parameters, new leaves of a graph of its
 /// own, so the threads never share an autodiff graph). Slice $s$ holds $b_s$ of the batch's $B$ sequences, so the
 /// batch's mean loss is $L = \sum_s \tfrac{b_s}{B} L_s$ and its gradient the sum of the slices' gradients of
-/// $\tfrac{b_s}{B} L_s$: the same step as one pass over the whole batch, up to rounding.
-pub fn batch_gradients(model: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>, shards: usize) -> (f32, GradientsParams) {
+/// $\tfrac{b_s}{B} L_s$: the same step as one pass over the whole batch, up to rounding. The loss stays on the device
+/// (without its graph).
+pub fn batch_gradients(
+    model: &Gpt,
+    x: Tensor<2, Int>,
+    y: Tensor<2, Int>,
+    shards: usize,
+) -> (Tensor<1>, GradientsParams) {
     let batch = x.dims()[0];
     let shards = shards.clamp(1, batch.max(1)); // never an empty slice
     let slices: Vec<_> = (0..shards)
@@ -179,18 +185,21 @@ pub fn batch_gradients(model: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>, shards
     let slice_gradients = |(model, x, y): (Gpt, Tensor<2, Int>, Tensor<2, Int>)| {
         let share = x.dims()[0] as f32 / batch as f32;
         let loss = cross_entropy(model.forward(x), y).mul_scalar(share);
-        let value = loss.clone().into_scalar::<f32>();
-        (value, GradientsParams::from_grads(loss.backward(), &model))
+        (
+            loss.clone().inner(),
+            GradientsParams::from_grads(loss.backward(), &model),
+        )
     };
     let parallel = slices.len() > 1;
-    let (losses, mut gradients): (Vec<f32>, Vec<GradientsParams>) =
+    let (losses, mut gradients): (Vec<Tensor<1>>, Vec<GradientsParams>) =
         map_in_order(slices, parallel, slice_gradients).into_iter().unzip();
     let mut sum = SumGradients {
         slices: &mut gradients,
         total: GradientsParams::new(),
     };
     model.visit(&mut sum);
-    (losses.iter().sum(), sum.total)
+    let loss = losses.into_iter().reduce(|a, b| a + b).expect("at least one slice");
+    (loss, sum.total)
 }
 
 /// The shards [`Trainer::with_shards`] should use for `config` on `device`: one per core of the CPU; one on a GPU,
@@ -261,8 +270,11 @@ pub struct Trainer {
     /// Steps done so far.
     pub step: usize,
     rng: SplitMix64,
-    /// The batch loss and learning rate of every step; validation loss at evaluations.
+    /// The batch loss and learning rate of every step read so far (see [`Trainer::read_losses`]); validation loss
+    /// at evaluations.
     pub history: Vec<LossPoint>,
+    /// Step, learning rate and loss of the steps whose losses are still on the device.
+    unread: Vec<(usize, f64, Tensor<1>)>,
     pub evaluations: Vec<Evaluation>,
     device: Device,
     /// Slices of each batch processed at once (see [`batch_gradients`]); 1 unless [`Trainer::with_shards`].
@@ -278,6 +290,9 @@ struct TrainerState {
     history: Vec<LossPoint>,
     evaluations: Vec<Evaluation>,
 }
+
+/// How often [`Trainer::train`] reads the losses from the device (nanoGPT's `log_interval`).
+const READ_LOSSES_EVERY: usize = 10;
 
 /// A seed for the device's generator at `step`: dropout masks then depend on the step alone, not on how many
 /// random numbers were drawn before, so a resumed run draws the masks the uninterrupted run drew.
@@ -295,6 +310,7 @@ impl Trainer {
             step: 0,
             rng: SplitMix64::new(config.training.seed),
             history: Vec::new(),
+            unread: Vec::new(),
             evaluations: Vec::new(),
             device: device.clone(),
             shards: 1,
@@ -316,8 +332,8 @@ impl Trainer {
     }
 
     // ANCHOR: step
-    /// One optimisation step on a random batch; returns its loss.
-    pub fn train_step(&mut self, data: &TokenSplits) -> f32 {
+    /// One optimisation step on a random batch; returns its loss, still on the device.
+    pub fn train_step(&mut self, data: &TokenSplits) -> Tensor<1> {
         let (model_config, config) = (&self.config.model, &self.config.training);
         self.device.seed(step_seed(config.seed, self.step));
         let (x, y) = random_windows(
@@ -330,27 +346,44 @@ impl Trainer {
         self.train_step_on(x, y)
     }
 
-    /// One optimisation step on the batch `x` (token ids `[batch, t]`) with targets `y`; returns its loss.
-    pub fn train_step_on(&mut self, x: Tensor<2, Int>, y: Tensor<2, Int>) -> f32 {
+    /// One optimisation step on the batch `x` (token ids `[batch, t]`) with targets `y`; returns its loss, still on
+    /// the device. Nothing in a step waits for the device, so a GPU can run one step while the program prepares
+    /// the next; reading a loss (`into_scalar`, [`Trainer::read_losses`]) waits.
+    pub fn train_step_on(&mut self, x: Tensor<2, Int>, y: Tensor<2, Int>) -> Tensor<1> {
         let config = &self.config.training;
-        let (train_loss, grads) = batch_gradients(&self.model, x, y, self.shards);
+        let (loss, grads) = batch_gradients(&self.model, x, y, self.shards);
         let (grads, _norm) = clip_global_norm(&self.model, grads, config.grad_clip);
         let lr = learning_rate(config, self.step);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
-        self.history.push(LossPoint {
-            step: self.step,
-            train_loss,
-            val_loss: None,
-            learning_rate: lr,
-        });
+        self.unread.push((self.step, lr, loss.clone()));
         self.step += 1;
-        train_loss
+        loss
     }
     // ANCHOR_END: step
+
+    /// Brings the losses of the steps since the last read from the device into `history`, in one transfer (one wait
+    /// for the device), and returns the latest step's loss.
+    pub fn read_losses(&mut self) -> Option<f32> {
+        if !self.unread.is_empty() {
+            let (steps, losses): (Vec<_>, Vec<_>) =
+                self.unread.drain(..).map(|(step, lr, loss)| ((step, lr), loss)).unzip();
+            let values = Tensor::cat(losses, 0).into_data();
+            let points = steps.into_iter().zip(values.iter::<f32>());
+            self.history
+                .extend(points.map(|((step, learning_rate), train_loss)| LossPoint {
+                    step,
+                    train_loss,
+                    val_loss: None,
+                    learning_rate,
+                }));
+        }
+        self.history.last().map(|point| point.train_loss)
+    }
 
     /// nanoGPT's `estimate_loss`: the mean loss over `eval_iters` random batches of each split, with dropout off.
     /// Its batches come from a generator of their own, so evaluating never changes the training batches.
     pub fn evaluate(&mut self, data: &TokenSplits) -> Evaluation {
+        self.read_losses();
         let (model_config, config) = (&self.config.model, &self.config.training);
         let model = self.model.valid();
         let device = self.device.clone().inner();
@@ -360,11 +393,14 @@ impl Trainer {
             let batches: Vec<_> = (0..config.eval_iters)
                 .map(|_| random_windows(ids, config.batch_size, model_config.block_size, &mut rng, &device))
                 .collect();
-            // The batches are independent: with several shards, as many threads share them.
-            let losses = map_in_order(batches, parallel, |(x, y)| {
-                cross_entropy(model.forward(x), y).into_scalar::<f32>()
-            });
-            losses.iter().sum::<f32>() / config.eval_iters.max(1) as f32
+            // The batches are independent: with several shards, as many threads share them. Their losses are read
+            // from the device together, in one wait.
+            let losses = map_in_order(batches, parallel, |(x, y)| cross_entropy(model.forward(x), y));
+            let total = match losses.is_empty() {
+                true => 0.0,
+                false => Tensor::cat(losses, 0).into_data().iter::<f32>().sum::<f32>(),
+            };
+            total / config.eval_iters.max(1) as f32
         };
         let evaluation = Evaluation {
             step: self.step,
@@ -420,14 +456,19 @@ impl Trainer {
             if self.step == until {
                 break;
             }
-            let loss = self.train_step(data);
-            let seconds = started.elapsed().as_secs_f64();
+            self.train_step(data);
             progress.set_position(self.step as u64);
-            progress.set_message(format!(
-                "loss {loss:.3}, {:.0} tokens/s",
-                (self.step - first_step) as f64 * tokens_per_step / seconds
-            ));
+            // Reading a loss waits for the device; as nanoGPT's `log_interval`, read them every few steps only.
+            if self.step.is_multiple_of(READ_LOSSES_EVERY) {
+                let loss = self.read_losses().unwrap_or(f32::NAN);
+                let seconds = started.elapsed().as_secs_f64();
+                progress.set_message(format!(
+                    "loss {loss:.3}, {:.0} tokens/s",
+                    (self.step - first_step) as f64 * tokens_per_step / seconds
+                ));
+            }
         }
+        self.read_losses();
         Ok(())
     }
     // ANCHOR_END: train
@@ -437,7 +478,8 @@ impl Trainer {
     /// and the tokenizer to the directory `dir`. The files go to a fresh directory that then replaces `dir` by
     /// renames, so a crash mid-write leaves the previous checkpoint whole (as `dir` or, between the two renames,
     /// as `dir.old`, which [`Trainer::resume`] also reads).
-    pub fn save(&self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), String> {
+    pub fn save(&mut self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), String> {
+        self.read_losses();
         let model = self.model.valid().into_record().into_bytes();
         let model = model.map_err(|e| format!("cannot serialise the model: {e}"))?;
         let optimizer = self.optimizer.into_bytes();
@@ -474,6 +516,7 @@ impl Trainer {
             step: state.step,
             rng: SplitMix64::new(state.rng_state),
             history: state.history,
+            unread: Vec::new(),
             evaluations: state.evaluations,
             device: device.clone(),
             shards: 1,

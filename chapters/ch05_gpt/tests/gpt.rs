@@ -330,8 +330,12 @@ fn a_tiny_gpt_overfits_one_batch() {
     // 17 tokens hold exactly one window of 16 + 1: every batch is that window.
     let data = gpt::bench::synthetic_tokens(65, 17, 4);
     let mut trainer = Trainer::new(config, &device);
-    let first = trainer.train_step(&data);
-    let last = (0..150).map(|_| trainer.train_step(&data)).last().unwrap();
+    let first = trainer.train_step(&data).into_scalar::<f32>();
+    let last = (0..150)
+        .map(|_| trainer.train_step(&data))
+        .last()
+        .unwrap()
+        .into_scalar::<f32>();
     assert!(first > 4.0 && last < 0.05, "loss {first} -> {last}");
 }
 
@@ -363,6 +367,16 @@ fn a_resumed_run_follows_the_uninterrupted_one_exactly() {
     assert_eq!(resumed.step, 30);
     resumed.train(&data, 60, Some((&checkpoint, &tokenizer)), None).unwrap();
 
+    // Every step's loss was read from the device, and each evaluation marks the step before it.
+    let steps = |t: &Trainer| t.history.iter().map(|p| p.step).collect::<Vec<_>>();
+    assert_eq!(steps(&whole), (0..60).collect::<Vec<_>>());
+    let evaluated: Vec<_> = whole
+        .history
+        .iter()
+        .filter(|p| p.val_loss.is_some())
+        .map(|p| p.step)
+        .collect();
+    assert_eq!(evaluated, [19, 39, 59]);
     let losses = |t: &Trainer| t.history.iter().map(|p| p.train_loss).collect::<Vec<_>>();
     assert_eq!(losses(&resumed), losses(&whole));
     assert_eq!(resumed.evaluations, whole.evaluations);
@@ -377,6 +391,11 @@ fn checkpoints_load_for_inference_and_mismatches_are_explained() {
     let config = tiny(tokenizer.vocab_size());
     let mut trainer = Trainer::new(config.clone(), &device);
     trainer.train(&data, 5, None, None).unwrap();
+    assert_eq!(
+        trainer.history.len(),
+        5,
+        "train reads the last losses even between two reads"
+    );
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run");
     trainer.save(&checkpoint, &tokenizer).unwrap();
