@@ -30,21 +30,21 @@ pub fn training_throughput(
     shards: usize,
     warmup: usize,
     steps: usize,
-) -> (f64, f64) {
+) -> Result<(f64, f64), String> {
     let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
     let mut trainer = Trainer::new(config.clone(), device).with_shards(shards);
     for _ in 0..warmup {
         trainer.train_step(&data);
     }
-    trainer.read_losses();
+    trainer.read_losses()?;
     let started = Instant::now();
     for _ in 0..steps {
         trainer.train_step(&data);
     }
-    trainer.read_losses();
+    trainer.read_losses()?;
     let seconds = started.elapsed().as_secs_f64();
     let tokens = (steps * config.training.batch_size * config.model.block_size) as f64;
-    (1000.0 * seconds / steps as f64, tokens / seconds)
+    Ok((1000.0 * seconds / steps as f64, tokens / seconds))
 }
 
 /// New tokens per second generating `new_tokens` after a one-token prompt, with or without the KV cache.

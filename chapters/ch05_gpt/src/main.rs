@@ -282,7 +282,8 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     );
     for (name, device) in devices {
         let shards = shards_for(&config, &device);
-        let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), shards, 5, args.steps);
+        let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), shards, 5, args.steps)
+            .map_err(|e| anyhow!("{name}: {e}"))?;
         let split = match shards {
             1 => "one thread".to_string(),
             n => format!("batch split over {n} threads"),

@@ -291,6 +291,35 @@ struct TrainerState {
     evaluations: Vec<Evaluation>,
 }
 
+/// Scalars computed on the device (losses), read in one transfer. If the device failed while computing them (on a
+/// GPU: out of memory, or a buffer larger than the adapter allows), the error says so instead of a panic.
+fn read_scalars(values: Vec<Tensor<1>>) -> Result<Vec<f32>, String> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let data = Tensor::cat(values, 0)
+        .try_into_data()
+        .map_err(|e| device_failure(&e.to_string()))?;
+    Ok(data.iter::<f32>().collect())
+}
+
+/// A clear message for a device that failed: the innermost cause of burn's report (which lists every operation it
+/// skipped) and what to do about it.
+pub fn device_failure(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let innermost = lines.iter().rposition(|line| *line == "Caused by:");
+    let cause = innermost
+        .and_then(|i| lines.get(i + 1))
+        .or(lines.first())
+        .copied()
+        .unwrap_or("unknown error");
+    format!(
+        "the device failed ({cause}). On a GPU the model may need more memory than the device has, or buffers larger \
+         than the adapter allows (software adapters such as llvmpipe allow 128 MiB): use a smaller model or batch \
+         (--config), or --device cpu"
+    )
+}
+
 /// How often [`Trainer::train`] reads the losses from the device (nanoGPT's `log_interval`).
 const READ_LOSSES_EVERY: usize = 10;
 
@@ -363,12 +392,11 @@ impl Trainer {
 
     /// Brings the losses of the steps since the last read from the device into `history`, in one transfer (one wait
     /// for the device), and returns the latest step's loss.
-    pub fn read_losses(&mut self) -> Option<f32> {
+    pub fn read_losses(&mut self) -> Result<Option<f32>, String> {
         if !self.unread.is_empty() {
             let (steps, losses): (Vec<_>, Vec<_>) =
                 self.unread.drain(..).map(|(step, lr, loss)| ((step, lr), loss)).unzip();
-            let values = Tensor::cat(losses, 0).into_data();
-            let points = steps.into_iter().zip(values.iter::<f32>());
+            let points = steps.into_iter().zip(read_scalars(losses)?);
             self.history
                 .extend(points.map(|((step, learning_rate), train_loss)| LossPoint {
                     step,
@@ -377,13 +405,13 @@ impl Trainer {
                     learning_rate,
                 }));
         }
-        self.history.last().map(|point| point.train_loss)
+        Ok(self.history.last().map(|point| point.train_loss))
     }
 
     /// nanoGPT's `estimate_loss`: the mean loss over `eval_iters` random batches of each split, with dropout off.
     /// Its batches come from a generator of their own, so evaluating never changes the training batches.
-    pub fn evaluate(&mut self, data: &TokenSplits) -> Evaluation {
-        self.read_losses();
+    pub fn evaluate(&mut self, data: &TokenSplits) -> Result<Evaluation, String> {
+        self.read_losses()?;
         let (model_config, config) = (&self.config.model, &self.config.training);
         let model = self.model.valid();
         let device = self.device.clone().inner();
@@ -396,22 +424,18 @@ impl Trainer {
             // The batches are independent: with several shards, as many threads share them. Their losses are read
             // from the device together, in one wait.
             let losses = map_in_order(batches, parallel, |(x, y)| cross_entropy(model.forward(x), y));
-            let total = match losses.is_empty() {
-                true => 0.0,
-                false => Tensor::cat(losses, 0).into_data().iter::<f32>().sum::<f32>(),
-            };
-            total / config.eval_iters.max(1) as f32
+            Ok::<_, String>(read_scalars(losses)?.iter().sum::<f32>() / config.eval_iters.max(1) as f32)
         };
         let evaluation = Evaluation {
             step: self.step,
-            train_loss: mean_loss(&data.train),
-            val_loss: mean_loss(&data.val),
+            train_loss: mean_loss(&data.train)?,
+            val_loss: mean_loss(&data.val)?,
         };
         if let Some(point) = self.history.last_mut().filter(|p| p.step + 1 == self.step) {
             point.val_loss = Some(evaluation.val_loss);
         }
         self.evaluations.push(evaluation);
-        evaluation
+        Ok(evaluation)
     }
 
     // ANCHOR: train
@@ -436,7 +460,7 @@ impl Trainer {
             let at_end = self.step == config.max_iters;
             let evaluated = self.evaluations.last().is_some_and(|e| e.step == self.step);
             if (self.step.is_multiple_of(config.eval_interval) || at_end) && !evaluated {
-                let e = self.evaluate(data);
+                let e = self.evaluate(data)?;
                 if show {
                     // Printed past the bar, so that the estimates also reach a log when stderr is not a terminal.
                     progress.suspend(|| {
@@ -460,7 +484,7 @@ impl Trainer {
             progress.set_position(self.step as u64);
             // Reading a loss waits for the device; as nanoGPT's `log_interval`, read them every few steps only.
             if self.step.is_multiple_of(READ_LOSSES_EVERY) {
-                let loss = self.read_losses().unwrap_or(f32::NAN);
+                let loss = self.read_losses()?.unwrap_or(f32::NAN);
                 let seconds = started.elapsed().as_secs_f64();
                 progress.set_message(format!(
                     "loss {loss:.3}, {:.0} tokens/s",
@@ -468,7 +492,7 @@ impl Trainer {
                 ));
             }
         }
-        self.read_losses();
+        self.read_losses()?;
         Ok(())
     }
     // ANCHOR_END: train
@@ -479,7 +503,7 @@ impl Trainer {
     /// renames, so a crash mid-write leaves the previous checkpoint whole (as `dir` or, between the two renames,
     /// as `dir.old`, which [`Trainer::resume`] also reads).
     pub fn save(&mut self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), String> {
-        self.read_losses();
+        self.read_losses()?;
         let model = self.model.valid().into_record().into_bytes();
         let model = model.map_err(|e| format!("cannot serialise the model: {e}"))?;
         let optimizer = self.optimizer.into_bytes();

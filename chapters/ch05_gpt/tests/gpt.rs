@@ -10,7 +10,7 @@ use common::rng::SplitMix64;
 use common::testing::{backends, max_abs_diff, values};
 use gpt::data::random_windows;
 use gpt::generation::{GenerationError, draw, next_token_probabilities};
-use gpt::training::{cross_entropy, learning_rate, load_checkpoint, load_weights, optimizer};
+use gpt::training::{cross_entropy, device_failure, learning_rate, load_checkpoint, load_weights, optimizer};
 use gpt::{GptConfig, KvCache, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 use proptest::prelude::*;
 
@@ -265,6 +265,24 @@ fn bad_generation_input_is_an_error_not_a_panic() {
     let tokenizer = Tokenizer::Char(tokens::CharTokenizer::from_corpus(TEXT).unwrap());
     let message = tokenizer.encode("Zounds!").unwrap_err();
     assert!(message.contains("'Z'"), "{message}");
+}
+
+/// A failing GPU is a message with its cause and a way out. The report is burn's, shortened, from the `small` preset
+/// on llvmpipe (which allows buffers of 128 MiB).
+#[test]
+fn a_device_failure_names_its_cause_and_the_fix() {
+    let report = "An error happened during execution\nCaused by:\n  Several failures at once\nCaused by:\n  \
+                  The bytes were never written (failure #1259, still claiming 3 buffer(s))\n  skipped `KernelBinop`: \
+                  it needed memory ManagedMemoryId { value: 2144 }, which carried the failure\nCaused by:\n  An IO \
+                  error happened\nCaused by:\n  can't allocate buffer of size: 150994944\nNo backtrace available";
+    let message = device_failure(report);
+    assert!(
+        message.contains("(can't allocate buffer of size: 150994944)"),
+        "{message}"
+    );
+    assert!(!message.contains("skipped"), "{message}");
+    assert!(message.contains("--device cpu"), "{message}");
+    assert!(device_failure("lost device").contains("(lost device)"));
 }
 
 #[test]

@@ -144,7 +144,7 @@ fn train(shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
     for step in &f.steps {
         trainer.train_step_on(batch(&step.x, f, device), batch(&step.y, f, device));
     }
-    trainer.read_losses();
+    trainer.read_losses().unwrap();
     let losses = trainer.history.iter().map(|point| point.train_loss).collect();
     (losses, trainer.model)
 }
