@@ -315,7 +315,7 @@ pub fn device_failure(report: &str) -> String {
         .unwrap_or("unknown error");
     format!(
         "the device failed ({cause}). On a GPU the model may need more memory than the device has, or buffers larger \
-         than the adapter allows (software adapters such as llvmpipe allow 128 MiB): use a smaller model or batch \
+         than the adapter allows (software adapters such as llvmpipe allow smaller ones): use a smaller model or batch \
          (--config), or --device cpu"
     )
 }

@@ -268,7 +268,7 @@ fn bad_generation_input_is_an_error_not_a_panic() {
 }
 
 /// A failing GPU is a message with its cause and a way out. The report is burn's, shortened, from the `small` preset
-/// on llvmpipe (which allows buffers of 128 MiB).
+/// on llvmpipe (which allows smaller buffers than a GPU).
 #[test]
 fn a_device_failure_names_its_cause_and_the_fix() {
     let report = "An error happened during execution\nCaused by:\n  Several failures at once\nCaused by:\n  \
