@@ -17,7 +17,7 @@ pub mod self_attention;
 pub mod softmax;
 
 pub use self_attention::{
-    Attention, SelfAttention, SelfAttentionConfig, causal_mask, padding_mask, scaled_dot_product_attention,
-    self_attention_mask,
+    Attention, SelfAttention, SelfAttentionConfig, attention_weights, causal_mask, padding_mask,
+    scaled_dot_product_attention, self_attention_mask,
 };
 pub use softmax::masked_softmax;

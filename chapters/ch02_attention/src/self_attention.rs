@@ -19,24 +19,29 @@ pub struct Attention<const D: usize> {
 /// $\mathrm{softmax}(QK^\top / \sqrt{d_k})\,V$, for any number of leading batch dimensions:
 /// `q: [.., t_q, d_k]`, `k: [.., t_k, d_k]`, `v: [.., t_k, d_v]`. `allowed: [.., t_q, t_k]` says which key each
 /// query may look at.
-///
-/// Why divide by $\sqrt{d_k}$: if the components of $q$ and $k$ are independent with mean 0 and variance 1,
-/// $q \cdot k$ is a sum of $d_k$ such products and has variance $d_k$. Unscaled, the scores grow with the width of
-/// the head, the softmax saturates to a one-hot vector, and its gradient vanishes. Scaled, the variance is 1.
 pub fn scaled_dot_product_attention<const D: usize>(
     q: Tensor<D>,
     k: Tensor<D>,
     v: Tensor<D>,
     allowed: Option<Tensor<D, Bool>>,
 ) -> Attention<D> {
-    let d_k = q.dims()[D - 1];
-    let scores = q.matmul(k.swap_dims(D - 2, D - 1)).div_scalar((d_k as f64).sqrt()); // [.., t_q, t_k]
-    let allowed = allowed.map(|allowed| allowed.expand(scores.shape()));
-    let weights = masked_softmax(scores, allowed, D - 1);
+    let weights = attention_weights(q, k, allowed);
     Attention {
         output: weights.clone().matmul(v),
         weights,
     }
+}
+
+/// The weights alone, $A = \mathrm{softmax}(QK^\top / \sqrt{d_k})$ `[.., t_q, t_k]`, masked by `allowed`.
+///
+/// Why divide by $\sqrt{d_k}$: if the components of $q$ and $k$ are independent with mean 0 and variance 1,
+/// $q \cdot k$ is a sum of $d_k$ such products and has variance $d_k$. Unscaled, the scores grow with the width of
+/// the head, the softmax saturates to a one-hot vector, and its gradient vanishes. Scaled, the variance is 1.
+pub fn attention_weights<const D: usize>(q: Tensor<D>, k: Tensor<D>, allowed: Option<Tensor<D, Bool>>) -> Tensor<D> {
+    let d_k = q.dims()[D - 1];
+    let scores = q.matmul(k.swap_dims(D - 2, D - 1)).div_scalar((d_k as f64).sqrt()); // [.., t_q, t_k]
+    let allowed = allowed.map(|allowed| allowed.expand(scores.shape()));
+    masked_softmax(scores, allowed, D - 1)
 }
 // ANCHOR_END: sdpa
 

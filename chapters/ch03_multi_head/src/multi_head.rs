@@ -1,7 +1,7 @@
 //! Multi-head attention as one batched computation.
 
-use attention::{scaled_dot_product_attention, self_attention_mask};
-use burn::nn::{Linear, LinearConfig};
+use attention::{attention_weights, self_attention_mask};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
 // ANCHOR: split_merge
@@ -31,6 +31,10 @@ pub struct MultiHeadAttentionConfig {
     /// Whether the four projections have biases (GPT-2 and PyTorch's `nn.MultiheadAttention`: yes).
     #[config(default = true)]
     pub bias: bool,
+    /// Dropout on the attention weights while training (GPT-2's and nanoGPT's `attn_dropout`, PyTorch's
+    /// `nn.MultiheadAttention(dropout=...)`): each query ignores a random share of the keys it would have seen.
+    #[config(default = 0.0)]
+    pub dropout: f64,
 }
 
 /// $h$ heads of attention. $W^Q$ holds the $h$ matrices $W_i^Q$ side by side (and so for $W^K$, $W^V$), so one
@@ -41,6 +45,7 @@ pub struct MultiHeadAttention {
     pub w_k: Linear,
     pub w_v: Linear,
     pub w_o: Linear,
+    pub dropout: Dropout,
     pub n_heads: usize,
 }
 
@@ -73,6 +78,7 @@ impl MultiHeadAttentionConfig {
             w_k: linear(),
             w_v: linear(),
             w_o: linear(),
+            dropout: DropoutConfig::new(self.dropout).init(),
             n_heads: self.n_heads,
         }
     }
@@ -96,10 +102,12 @@ impl MultiHeadAttention {
         let k = split_heads(self.w_k.forward(key), self.n_heads); // [batch, h, t_k, d_head]
         let v = split_heads(self.w_v.forward(value), self.n_heads);
         let allowed = allowed.map(|mask| mask.unsqueeze_dim::<4>(1)); // [batch, 1, t_q, t_k], one for all heads
-        let heads = scaled_dot_product_attention(q, k, v, allowed);
+        let weights = attention_weights(q, k, allowed); // [batch, h, t_q, t_k]
+        // While training, dropped weights are zeroed and the others scaled by 1 / (1 - p); otherwise unchanged.
+        let heads = self.dropout.forward(weights.clone()).matmul(v); // [batch, h, t_q, d_head]
         MultiHeadOutput {
-            output: self.w_o.forward(merge_heads(heads.output)),
-            weights: heads.weights,
+            output: self.w_o.forward(merge_heads(heads)),
+            weights,
         }
     }
 

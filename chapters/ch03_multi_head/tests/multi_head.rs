@@ -2,11 +2,11 @@
 
 use attention::{SelfAttention, SelfAttentionConfig, padding_mask};
 use burn::module::Param;
-use burn::nn::Linear;
+use burn::nn::{DropoutConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
 use common::testing::{assert_input_gradient_matches_finite_differences, backends, values};
-use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, split_heads};
+use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadOutput, merge_heads, split_heads};
 use proptest::prelude::*;
 
 fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
@@ -124,6 +124,7 @@ proptest! {
                 w_k: single.w_k.clone(),
                 w_v: single.w_v.clone(),
                 w_o: linear(Tensor::eye(8, device), None),
+                dropout: DropoutConfig::new(0.0).init(),
                 n_heads: 1,
             };
             let x = tensor3(&x, [2, 6, 8], device);
@@ -206,5 +207,55 @@ fn cpu_and_wgpu_agree() {
         got.weights
             .to_data()
             .assert_approx_eq::<f32>(&reference.weights.to_data(), Tolerance::absolute(1e-5));
+    }
+}
+
+/// One head with $W^V = W^O = I$ attending over $x = I$: the output is then the (dropped-out) weights themselves,
+/// $\mathrm{Dropout}(A)\,I$, so each output entry can be checked against the weight it came from.
+fn weights_as_output(p: f64, device: &Device) -> MultiHeadOutput {
+    let t = 8;
+    device.seed(3);
+    let mut mha = MultiHeadAttentionConfig::new(t, 1)
+        .with_bias(false)
+        .with_dropout(p)
+        .init(device);
+    mha.w_v = linear(Tensor::eye(t, device), None);
+    mha.w_o = linear(Tensor::eye(t, device), None);
+    let x = Tensor::<2>::eye(t, device).unsqueeze::<3>();
+    mha.self_attention(x, true, None)
+}
+
+#[test]
+fn attention_dropout_zeroes_weights_and_rescales_the_rest_while_training() {
+    let p = 0.5;
+    for (name, device) in backends() {
+        let out = weights_as_output(p, &device.clone().autodiff());
+        let (weights, dropped) = (values(out.weights), values(out.output));
+        let (mut zeroed, mut kept) = (0, 0);
+        for (w, y) in weights.iter().zip(&dropped) {
+            if *w == 0.0 {
+                continue; // masked (future) keys
+            }
+            if *y == 0.0 {
+                zeroed += 1;
+            } else {
+                assert!(
+                    (y - w / (1.0 - p as f32)).abs() < 1e-6,
+                    "{name}: kept weight {w} became {y}, not {w} / (1 - p)"
+                );
+                kept += 1;
+            }
+        }
+        // 36 weights under the causal mask, each dropped with probability 1/2: all or none has probability 2^-35.
+        assert_eq!(zeroed + kept, 36, "{name}");
+        assert!(zeroed > 0 && kept > 0, "{name}: {zeroed} dropped, {kept} kept");
+    }
+}
+
+#[test]
+fn attention_dropout_is_off_outside_training() {
+    for (name, device) in backends() {
+        let out = weights_as_output(0.5, device); // no autodiff: inference
+        assert_eq!(values(out.output), values(out.weights), "{name}");
     }
 }

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use attention::{causal_mask, padding_mask, scaled_dot_product_attention};
 use burn::module::Param;
-use burn::nn::Linear;
 use burn::nn::attention::{MhaInput, MultiHeadAttentionConfig as BurnMhaConfig, generate_autoregressive_mask};
+use burn::nn::{DropoutConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::Tolerance;
 use common::every_backend;
@@ -73,6 +73,7 @@ fn ours(f: &Fixture, device: &Device) -> MultiHeadAttention {
         w_k: linear(&f.w_k, &f.b_k, d, device),
         w_v: linear(&f.w_v, &f.b_v, d, device),
         w_o: linear(&f.w_o, &f.b_o, d, device),
+        dropout: DropoutConfig::new(0.0).init(),
         n_heads: f.n_heads,
     }
 }

@@ -33,6 +33,8 @@ pub struct GptConfig {
     /// The width $d$ of every token's vector.
     #[config(default = 128)]
     pub n_embd: usize,
+    /// While training, drop this share of the inputs of the blocks (token + position), of the attention weights,
+    /// and of each residual branch's output, as nanoGPT does (its `drop`, `attn_dropout`, `resid_dropout`).
     #[config(default = 0.0)]
     pub dropout: f64,
     /// Biases in the linear layers and layer norms (GPT-2 has them; nanoGPT's default leaves them out: slightly
@@ -128,6 +130,7 @@ impl GptConfig {
         let block = || Block {
             attention: MultiHeadAttentionConfig::new(d, self.n_head)
                 .with_bias(self.bias)
+                .with_dropout(self.dropout)
                 .init(device),
             mlp: FeedForward {
                 linear_1: LinearConfig::new(d, 4 * d).with_bias(self.bias).init(device),
