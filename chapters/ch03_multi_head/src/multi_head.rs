@@ -54,7 +54,8 @@ pub struct MultiHeadAttention {
 pub struct MultiHeadOutput {
     /// `[batch, t_q, d_model]`.
     pub output: Tensor<3>,
-    /// `[batch, h, t_q, t_k]`: each head's attention weights.
+    /// `[batch, h, t_q, t_k]`: each head's attention weights, before the attention dropout (while training, the
+    /// output was computed from a copy of them with some zeroed and the rest scaled by $1/(1-p)$).
     pub weights: Tensor<4>,
 }
 
