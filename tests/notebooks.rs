@@ -1,9 +1,11 @@
 //! Executes every notebook headless through the evcxr Jupyter kernel, as a learner would run it top to bottom,
-//! and fails on any error output. Needs `jupyter` and `evcxr_jupyter` (`.ci/run` installs both); built only with
-//! `--features notebooks`.
+//! and fails on any error output; checks that the kernels can share one build cache. Needs `jupyter` and
+//! `evcxr_jupyter` (`.ci/run` installs both); built only with `--features notebooks`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use std::time::Instant;
 
 use serde_json::Value;
 use workspace_tests::{files_with_extension, repo_root};
@@ -68,8 +70,9 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
     let out_dir = std::env::temp_dir().join(format!("notebooks-{}", std::process::id()));
     for notebook in &notebooks {
         let name = notebook.file_name().unwrap().to_string_lossy();
-        eprintln!("executing {name}");
+        let start = Instant::now();
         let cells = execute(notebook, &out_dir);
+        eprintln!("executed {name} in {:.0} s", start.elapsed().as_secs_f64());
         for (index, cell) in cells.iter().enumerate() {
             let errors = errors(cell);
             assert!(errors.is_empty(), "{name}, cell {index}: {}", errors.join("\n"));
@@ -89,4 +92,89 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
         );
     }
     let _ = std::fs::remove_dir_all(out_dir);
+}
+
+/// The `:dep` lines of a notebook's first code cell (where every notebook declares its crates), with the chapter
+/// crates' relative paths made absolute.
+fn kernel_dependencies(notebook: &Path) -> Vec<String> {
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(notebook).unwrap()).unwrap();
+    let cells = json["cells"].as_array().expect("a notebook has cells");
+    let first_code = cells
+        .iter()
+        .find(|cell| cell["cell_type"] == "code")
+        .expect("a notebook has code");
+    let notebooks_dir = notebook.parent().unwrap().display().to_string();
+    text_of(&first_code["source"])
+        .lines()
+        .filter_map(|line| line.strip_prefix(":dep "))
+        .map(|dep| dep.replace("\"../", &format!("\"{notebooks_dir}/../")))
+        .collect()
+}
+
+/// Each crates.io crate a kernel with these dependencies compiles, as `name version`, with the features cargo turns
+/// on for it: what `cargo tree` resolves for a scratch crate declaring them, as evcxr's kernel crate does.
+fn registry_features(dependencies: &[String], scratch: &Path) -> BTreeMap<String, String> {
+    std::fs::create_dir_all(scratch.join("src")).unwrap();
+    std::fs::write(scratch.join("src/lib.rs"), "").unwrap();
+    let manifest = format!(
+        "[package]\nname = \"kernel\"\nversion = \"1.0.0\"\nedition = \"2024\"\n\n[dependencies]\n{}\n\n[workspace]\n",
+        dependencies.join("\n")
+    );
+    std::fs::write(scratch.join("Cargo.toml"), manifest).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(scratch)
+        .args(["tree", "--edges=normal,build", "--prefix=none", "--format={p}|{f}"])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.trim_end_matches(" (*)").split_once('|'))
+        .filter(|(package, _)| !package.contains(" (")) // a path: a chapter crate, built anew by every kernel
+        .map(|(package, features)| (package.to_string(), features.to_string()))
+        .collect()
+}
+
+/// evcxr caches each compiled crates.io crate under a key made of its compiler command, which names its features
+/// and, through their hashes, its dependencies' features. If one notebook's crates turn on a feature of a crate deep
+/// under burn that another's do not, every crate above it gets another key, and that notebook's kernel compiles
+/// burn and wgpu again from scratch: about 15 minutes of CI on two cores.
+#[test]
+fn every_notebook_kernel_compiles_the_shared_crates_with_the_same_features() {
+    let notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
+    let scratch = std::env::temp_dir().join(format!("notebook-kernels-{}", std::process::id()));
+    let mut first_seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut mismatches = Vec::new();
+    for (index, notebook) in notebooks.iter().enumerate() {
+        let name = notebook.file_name().unwrap().to_string_lossy().to_string();
+        let features = registry_features(&kernel_dependencies(notebook), &scratch.join(index.to_string()));
+        assert!(
+            features.keys().any(|p| p.starts_with("burn ")),
+            "{name}'s kernel builds no burn"
+        );
+        for (package, features) in features {
+            match first_seen.get(&package) {
+                Some((other, seen)) if *seen != features => {
+                    mismatches.push(format!("{package}: [{seen}] in {other}, [{features}] in {name}"))
+                }
+                Some(_) => {}
+                None => {
+                    first_seen.insert(package, (name.clone(), features));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+    assert!(
+        mismatches.is_empty(),
+        "the notebooks' kernels compile these crates with different features, so each kernel rebuilds burn instead \
+         of reusing the cache (give every notebook the dependency that turns them on, e.g. through `common`):\n{}",
+        mismatches.join("\n")
+    );
 }

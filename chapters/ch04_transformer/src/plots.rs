@@ -68,21 +68,7 @@ pub fn write_loss_curve_png(path: &Path, history: &[LossPoint]) -> Result<(), Bo
         let area = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
         draw_loss_curve(&area, history)?;
     }
-    svg_to_png(&svg, path)
-}
-
-/// Rasterises an SVG document into a PNG file of the same size.
-pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn Error>> {
-    use resvg::{tiny_skia, usvg};
-    let mut options = usvg::Options::default();
-    options.fontdb_mut().load_system_fonts();
-    let tree = usvg::Tree::from_str(svg, &options)?;
-    let size = tree.size().to_int_size();
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("an empty figure")?;
-    pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    pixmap.save_png(path)?;
-    Ok(())
+    common::figures::svg_to_png(&svg, path)
 }
 
 // ANCHOR: cross_attention

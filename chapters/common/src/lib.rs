@@ -1,6 +1,6 @@
-//! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]), and
-//! checking the book's figures against the code that draws them ([`figures`]), and what the chapters' tests share
-//! ([`testing`]).
+//! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]),
+//! rasterising the book's figures and checking them against the code that draws them ([`figures`]), and what the
+//! chapters' tests share ([`testing`]).
 //!
 //! Nothing here is about language models; it is the plumbing that lets each chapter's code run unchanged on the
 //! CPU (burn's `flex` backend) or a GPU (burn's `wgpu` backend), and find Tiny Shakespeare and the SMS Spam
