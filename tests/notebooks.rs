@@ -34,8 +34,12 @@ fn execute(notebook: &Path, out_dir: &Path) -> Vec<Value> {
         "{} did not execute: nbconvert exited with {status}",
         notebook.display()
     );
-    let executed = out_dir.join(notebook.file_name().unwrap());
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(executed).unwrap()).unwrap();
+    cells(&out_dir.join(notebook.file_name().unwrap()))
+}
+
+/// The cells of the notebook file at `path`.
+fn cells(path: &Path) -> Vec<Value> {
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     json["cells"].as_array().expect("a notebook has cells").clone()
 }
 
@@ -97,10 +101,8 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
 /// The `:dep` lines of a notebook's first code cell (where every notebook declares its crates), with the chapter
 /// crates' relative paths made absolute.
 fn kernel_dependencies(notebook: &Path) -> Vec<String> {
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(notebook).unwrap()).unwrap();
-    let cells = json["cells"].as_array().expect("a notebook has cells");
-    let first_code = cells
-        .iter()
+    let first_code = cells(notebook)
+        .into_iter()
         .find(|cell| cell["cell_type"] == "code")
         .expect("a notebook has code");
     let notebooks_dir = notebook.parent().unwrap().display().to_string();
