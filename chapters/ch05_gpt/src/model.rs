@@ -6,6 +6,8 @@
 //! [`InputEmbedding`]. What makes it a GPT is what is left out (no encoder, no cross-attention) and the objective:
 //! predict every next token.
 
+use std::collections::HashMap;
+
 use crate::gelu::gelu;
 use attention::scaled_dot_product_attention;
 use burn::module::{ModuleMapper, Param};
@@ -203,6 +205,64 @@ impl ModuleMapper for Gpt2Init {
     }
 }
 // ANCHOR_END: init
+
+impl Gpt {
+    /// This model with every parameter replaced by the values at its path in `weights` (`blocks.0.attention.w_q.weight`
+    /// to a flat array in burn's `[d_in, d_out]` layout): how weights drawn or trained elsewhere (PyTorch, in the
+    /// reference test and `examples/from_pytorch_weights.rs`) come in. Every parameter must be there, at its size.
+    pub fn with_named_weights(self, weights: &HashMap<String, Vec<f32>>) -> Result<Self, String> {
+        let mut load = LoadNamedWeights {
+            weights,
+            path: Vec::new(),
+            problems: Vec::new(),
+        };
+        let model = self.map(&mut load);
+        if load.problems.is_empty() {
+            Ok(model)
+        } else {
+            Err(format!(
+                "the weights do not fit this model: {}",
+                load.problems.join("; ")
+            ))
+        }
+    }
+}
+
+struct LoadNamedWeights<'a> {
+    weights: &'a HashMap<String, Vec<f32>>,
+    path: Vec<String>,
+    problems: Vec<String>,
+}
+
+impl ModuleMapper for LoadNamedWeights<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
+        let expected = param.val().shape().num_elements();
+        match self.weights.get(&path) {
+            Some(values) if values.len() == expected => param.map(|t| {
+                let loaded = Tensor::<1>::from_floats(values.as_slice(), &t.device()).reshape(t.shape());
+                loaded.set_require_grad(t.is_require_grad())
+            }),
+            Some(values) => {
+                self.problems
+                    .push(format!("{path} has {} values, not {expected}", values.len()));
+                param
+            }
+            None => {
+                self.problems.push(format!("no values for {path}"));
+                param
+            }
+        }
+    }
+}
 
 // ANCHOR: kv_cache
 /// The keys and values every layer has computed so far, `[batch, n_head, t, d_head]` each: generating token

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use approx::assert_abs_diff_eq;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use common::testing::{backends, max_abs_diff, values};
 use gpt::{Gpt, GptConfig, RunConfig, Trainer, TrainingConfig};
@@ -73,34 +73,6 @@ fn run_config(f: &Fixture) -> RunConfig {
     RunConfig::new(model, training)
 }
 
-/// Replaces every parameter by the fixture's values at its path; a parameter the fixture lacks is an error.
-struct LoadWeights<'a> {
-    weights: &'a HashMap<String, Vec<f32>>,
-    path: Vec<String>,
-}
-
-impl ModuleMapper for LoadWeights<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let path = self.path.join(".");
-        let values = self
-            .weights
-            .get(&path)
-            .unwrap_or_else(|| panic!("the fixture has no {path}"));
-        param.map(|t| {
-            let loaded = Tensor::<1>::from_floats(values.as_slice(), &t.device()).reshape(t.shape());
-            loaded.set_require_grad(t.is_require_grad())
-        })
-    }
-}
-
 /// Every parameter's path and values.
 #[derive(Default)]
 struct ReadWeights {
@@ -137,10 +109,7 @@ fn train(shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
     let f = fixture();
     let config = run_config(f);
     let mut trainer = Trainer::new(config.clone(), device).with_shards(shards);
-    trainer.model = config.model.init(device).map(&mut LoadWeights {
-        weights: &f.initial,
-        path: Vec::new(),
-    });
+    trainer.model = config.model.init(device).with_named_weights(&f.initial).unwrap();
     for step in &f.steps {
         trainer.train_step_on(batch(&step.x, f, device), batch(&step.y, f, device));
     }
@@ -202,4 +171,21 @@ fn a_batch_split_over_threads_takes_the_same_steps() {
             );
         }
     }
+}
+
+#[test]
+fn weights_that_do_not_fit_are_an_error_naming_the_parameter() {
+    let f = fixture();
+    let model = run_config(f).model.init(&Device::flex());
+    let mut missing = f.initial.clone();
+    missing.remove("final_norm.gamma");
+    let error = model.clone().with_named_weights(&missing).unwrap_err();
+    assert!(error.contains("no values for final_norm.gamma"), "{error}");
+    let mut short = f.initial.clone();
+    short.get_mut("blocks.1.mlp.linear_1.weight").unwrap().pop();
+    let error = model.with_named_weights(&short).unwrap_err();
+    assert!(
+        error.contains("blocks.1.mlp.linear_1.weight has 1023 values, not 1024"),
+        "{error}"
+    );
 }

@@ -1,0 +1,80 @@
+//! The `baby` preset trained from initial weights PyTorch drew, on the windows our `Trainer` draws for the seed:
+//! the Rust half of `fixtures/shared_draws.py`, which trains PyTorch from the same weights on the same windows.
+//!
+//! `cargo run --release -p gpt --example from_pytorch_weights -- WEIGHTS.json SEED OUT.json` writes every step's
+//! batch loss and the loss estimates to OUT.json, in the layout of the script's `pytorch-SEED.json`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use burn::prelude::*;
+use clap::Parser;
+use gpt::training::{cross_entropy, shards_for};
+use gpt::{Gpt, RunConfig, TokenSplits, TokenizerKind, Trainer};
+
+#[derive(Parser)]
+struct Args {
+    /// Initial weights by parameter path, as `shared_draws.py` writes them.
+    weights: PathBuf,
+    /// The seed the script was given: our windows are drawn from it.
+    seed: u64,
+    /// Where to write the losses.
+    out: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let text = tokens::data::load_tiny_shakespeare(None)?;
+    let (tokenizer, data) = TokenSplits::build(&text, TokenizerKind::Char).map_err(|e| anyhow!(e))?;
+    let mut config = RunConfig::baby(tokenizer.vocab_size());
+    config.training.seed = args.seed;
+    let weights: HashMap<String, Vec<f32>> = serde_json::from_str(&std::fs::read_to_string(&args.weights)?)?;
+
+    let device = Device::flex().autodiff();
+    let mut trainer = Trainer::new(config.clone(), &device).with_shards(shards_for(&config, &device));
+    trainer.model = trainer.model.with_named_weights(&weights).map_err(|e| anyhow!(e))?;
+    trainer
+        .train(&data, config.training.max_iters, None, None)
+        .map_err(|e| anyhow!(e))?;
+
+    let losses: Vec<f32> = trainer.history.iter().map(|point| point.train_loss).collect();
+    let whole_val_loss = whole_split_loss(&trainer.model.valid(), &data.val, config.model.block_size);
+    let result = serde_json::json!({
+        "about": "burn (flex), examples/from_pytorch_weights.rs",
+        "seed": args.seed,
+        "losses": losses,
+        "evaluations": trainer.evaluations,
+        "whole_val_loss": whole_val_loss,
+    });
+    std::fs::write(&args.out, format!("{result}\n"))?;
+    let last = trainer.evaluations.last().expect("training ends with an estimate");
+    println!(
+        "step {}: train loss {:.4}, val loss {:.4}",
+        last.step, last.train_loss, last.val_loss
+    );
+    println!("whole validation split: {whole_val_loss:.4}");
+    Ok(())
+}
+
+/// The mean loss over every window of `block_size` tokens that tiles `ids`: an estimate without sampling noise (the
+/// script's `whole_split_loss`), computed 128 windows at a time.
+fn whole_split_loss(model: &Gpt, ids: &[u32], block_size: usize) -> f64 {
+    let device = Device::flex();
+    let windows = (ids.len() - 1) / block_size;
+    let tensor = |from: usize, rows: usize| {
+        let ids: Vec<i64> = ids[from..from + rows * block_size]
+            .iter()
+            .map(|&id| id as i64)
+            .collect();
+        Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, block_size]), &device)
+    };
+    let mut total = 0.0;
+    for first in (0..windows).step_by(128) {
+        let rows = (windows - first).min(128);
+        let (x, y) = (tensor(first * block_size, rows), tensor(first * block_size + 1, rows));
+        let loss: f32 = cross_entropy(model.forward(x), y).into_data().iter::<f32>().sum();
+        total += f64::from(loss) * rows as f64;
+    }
+    total / windows as f64
+}
