@@ -2,7 +2,8 @@
 //! the Rust half of `fixtures/shared_draws.py`, which trains PyTorch from the same weights on the same windows.
 //!
 //! `cargo run --release -p gpt --example from_pytorch_weights -- WEIGHTS.json SEED OUT.json` writes every step's
-//! batch loss and the loss estimates to OUT.json, in the layout of the script's `pytorch-SEED.json`.
+//! batch loss, the loss estimates and the final loss over the whole validation split to OUT.json, in the layout of
+//! the script's `pytorch-SEED.json`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
