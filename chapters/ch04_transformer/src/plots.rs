@@ -18,8 +18,16 @@ pub fn draw_loss_curve<DB: DrawingBackend>(
         .iter()
         .map(|p| p.train_loss)
         .chain(history.iter().filter_map(|p| p.val_loss));
-    let (lo, hi) = losses.fold((f32::INFINITY, 0f32), |(lo, hi), l| (lo.min(l), hi.max(l)));
-    let (lo, hi) = ((lo.max(1e-4) * 0.8) as f64, (hi.max(1e-3) * 1.2) as f64);
+    let (lo, hi) = losses
+        .filter(|l| l.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), l| (lo.min(l), hi.max(l)));
+    // With no finite loss (no step taken yet, or a run that diverged) any range will do; an infinite one would
+    // leave the log axis no tick marks to find.
+    let (lo, hi) = if lo <= hi {
+        ((lo.max(1e-4) * 0.8) as f64, (hi.max(1e-3) * 1.2) as f64)
+    } else {
+        (1.0, 10.0)
+    };
     let mut chart = ChartBuilder::on(area)
         .caption("Loss during training", ("sans-serif", 20))
         .margin(15)
