@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use burn::prelude::*;
 use clap::Parser;
-use gpt::training::{cross_entropy, shards_for};
-use gpt::{Gpt, RunConfig, TokenSplits, TokenizerKind, Trainer};
+use gpt::training::shards_for;
+use gpt::{RunConfig, TokenSplits, TokenizerKind, Trainer};
 
 #[derive(Parser)]
 struct Args {
@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow!(e))?;
 
     let losses: Vec<f32> = trainer.history.iter().map(|point| point.train_loss).collect();
-    let whole_val_loss = whole_split_loss(&trainer.model.valid(), &data.val, config.model.block_size);
+    let whole_val_loss = trainer.whole_split_loss(&data.val).map_err(|e| anyhow!(e))?;
     let result = serde_json::json!({
         "about": "burn (flex), examples/from_pytorch_weights.rs",
         "seed": args.seed,
@@ -56,26 +56,4 @@ fn main() -> anyhow::Result<()> {
     );
     println!("whole validation split: {whole_val_loss:.4}");
     Ok(())
-}
-
-/// The mean loss over every window of `block_size` tokens that tiles `ids`: an estimate without sampling noise (the
-/// script's `whole_split_loss`), computed 128 windows at a time.
-fn whole_split_loss(model: &Gpt, ids: &[u32], block_size: usize) -> f64 {
-    let device = Device::flex();
-    let windows = (ids.len() - 1) / block_size;
-    let tensor = |from: usize, rows: usize| {
-        let ids: Vec<i64> = ids[from..from + rows * block_size]
-            .iter()
-            .map(|&id| id as i64)
-            .collect();
-        Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, block_size]), &device)
-    };
-    let mut total = 0.0;
-    for first in (0..windows).step_by(128) {
-        let rows = (windows - first).min(128);
-        let (x, y) = (tensor(first * block_size, rows), tensor(first * block_size + 1, rows));
-        let loss: f32 = cross_entropy(model.forward(x), y).into_data().iter::<f32>().sum();
-        total += f64::from(loss) * rows as f64;
-    }
-    total / windows as f64
 }

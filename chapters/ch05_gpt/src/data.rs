@@ -149,6 +149,26 @@ pub fn random_windows(
 }
 // ANCHOR_END: batch
 
+/// The `count` windows that follow one another from window `first` on, when windows of `block_size` tokens tile
+/// `ids` end to end: window $i$ holds tokens $iT, \dots, iT + T - 1$ and its targets the same shifted by one.
+/// [`Trainer::whole_split_loss`](crate::Trainer::whole_split_loss) covers a split with them.
+pub fn tiled_windows(
+    ids: &[u32],
+    first: usize,
+    count: usize,
+    block_size: usize,
+    device: &Device,
+) -> (Tensor<2, Int>, Tensor<2, Int>) {
+    let tensor = |from: usize| {
+        let ids: Vec<i64> = ids[from..from + count * block_size]
+            .iter()
+            .map(|&id| id as i64)
+            .collect();
+        Tensor::<2, Int>::from_data(TensorData::new(ids, [count, block_size]), device)
+    };
+    (tensor(first * block_size), tensor(first * block_size + 1))
+}
+
 /// Reads a tokenizer file written with a checkpoint.
 pub fn read_tokenizer(path: &Path) -> Result<Tokenizer, String> {
     let json = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -188,6 +188,12 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
             last.val_loss.exp()
         );
     }
+    let val_loss = trainer.whole_split_loss(&data.val).map_err(|e| anyhow!(e))?;
+    println!(
+        "whole validation split ({} tokens, no sampling noise): loss {val_loss:.4}, perplexity {:.2}",
+        data.val.len(),
+        val_loss.exp()
+    );
     let (png, svg) = (args.out.join("loss.png"), args.out.join("loss.svg"));
     write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
     write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;

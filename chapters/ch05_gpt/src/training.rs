@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use transformer::training::{LossPoint, clip_global_norm};
 
-use crate::data::{TokenSplits, Tokenizer, TokenizerKind, random_windows};
+use crate::data::{TokenSplits, Tokenizer, TokenizerKind, random_windows, tiled_windows};
 use crate::model::{Gpt, GptConfig};
 
 // ANCHOR: config
@@ -437,6 +437,42 @@ impl Trainer {
         self.evaluations.push(evaluation);
         Ok(evaluation)
     }
+
+    // ANCHOR: whole_split
+    /// The mean loss over every window of `block_size` tokens that tiles `ids` end to end, $\lfloor (N - 1) / T
+    /// \rfloor$ of them (a tail too short for one is left out), with dropout off: the split's loss without the
+    /// sampling noise of [`Trainer::evaluate`]'s estimate (about 0.01 for nanoGPT's 20 batches), so two runs can be
+    /// compared on it. Computed `batch_size` windows at a time, on as many threads as the trainer has shards.
+    pub fn whole_split_loss(&self, ids: &[u32]) -> Result<f64, String> {
+        let (block_size, batch_size) = (self.config.model.block_size, self.config.training.batch_size.max(1));
+        let windows = ids.len().saturating_sub(1) / block_size;
+        if windows == 0 {
+            return Err(format!(
+                "{} tokens cannot fill a window of {block_size} + 1: use more text or a smaller block_size",
+                ids.len()
+            ));
+        }
+        let model = self.model.valid();
+        let device = self.device.clone().inner();
+        let batches: Vec<_> = (0..windows)
+            .step_by(batch_size)
+            .map(|first| {
+                let count = batch_size.min(windows - first);
+                (count, tiled_windows(ids, first, count, block_size, &device))
+            })
+            .collect();
+        let counts: Vec<usize> = batches.iter().map(|(count, _)| *count).collect();
+        let losses = map_in_order(batches, self.shards > 1, |(_, (x, y))| {
+            cross_entropy(model.forward(x), y)
+        });
+        let total: f64 = read_scalars(losses)?
+            .into_iter()
+            .zip(counts)
+            .map(|(loss, count)| f64::from(loss) * count as f64)
+            .sum();
+        Ok(total / windows as f64)
+    }
+    // ANCHOR_END: whole_split
 
     // ANCHOR: train
     /// Trains until step `until` (at most `max_iters`), estimating the losses at step 0, every `eval_interval`

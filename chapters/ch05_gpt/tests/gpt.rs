@@ -362,6 +362,48 @@ fn text_splits() -> (Tokenizer, TokenSplits) {
 }
 
 #[test]
+fn the_whole_split_loss_is_the_mean_over_the_windows_that_tile_it() {
+    let _rng = exclusive_rng();
+    let (tokenizer, data) = text_splits();
+    let mut config = tiny(tokenizer.vocab_size());
+    config.training.batch_size = 3; // the split's windows do not fill the last batch
+    let block_size = config.model.block_size;
+    let trainer = Trainer::new(config, &Device::flex().autodiff());
+    let windows = (data.val.len() - 1) / block_size;
+    assert!(windows > 3 && !windows.is_multiple_of(3), "{windows} windows");
+
+    // One window at a time, each in its own forward pass: tokens iT..iT+T, targets one further on.
+    let model = trainer.model.valid();
+    let device = Device::flex();
+    let by_hand: f64 = (0..windows)
+        .map(|i| {
+            let window = |from: usize| {
+                let tokens: Vec<i64> = data.val[from..from + block_size].iter().map(|&id| id as i64).collect();
+                ids(&tokens, &device)
+            };
+            let (x, y) = (window(i * block_size), window(i * block_size + 1));
+            f64::from(cross_entropy(model.forward(x), y).into_scalar::<f32>())
+        })
+        .sum::<f64>()
+        / windows as f64;
+    assert_relative_eq!(
+        trainer.whole_split_loss(&data.val).unwrap(),
+        by_hand,
+        max_relative = 1e-6
+    );
+
+    let trainer = trainer.with_shards(2);
+    assert_relative_eq!(
+        trainer.whole_split_loss(&data.val).unwrap(),
+        by_hand,
+        max_relative = 1e-6
+    );
+
+    let error = trainer.whole_split_loss(&data.val[..block_size]).unwrap_err();
+    assert!(error.contains("cannot fill a window"), "{error}");
+}
+
+#[test]
 fn a_resumed_run_follows_the_uninterrupted_one_exactly() {
     let _rng = exclusive_rng();
     let device = Device::flex().autodiff();
