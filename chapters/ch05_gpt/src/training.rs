@@ -456,20 +456,14 @@ impl Trainer {
         let device = self.device.clone().inner();
         let batches: Vec<_> = (0..windows)
             .step_by(batch_size)
-            .map(|first| {
-                let count = batch_size.min(windows - first);
-                (count, tiled_windows(ids, first, count, block_size, &device))
-            })
+            .map(|first| tiled_windows(ids, first, batch_size.min(windows - first), block_size, &device))
             .collect();
-        let counts: Vec<usize> = batches.iter().map(|(count, _)| *count).collect();
-        let losses = map_in_order(batches, self.shards > 1, |(_, (x, y))| {
-            cross_entropy(model.forward(x), y)
+        // Each batch's mean loss times its windows: their sum over all batches is the sum over all windows.
+        let sums = map_in_order(batches, self.shards > 1, |(x, y)| {
+            let count = x.dims()[0] as f32;
+            cross_entropy(model.forward(x), y).mul_scalar(count)
         });
-        let total: f64 = read_scalars(losses)?
-            .into_iter()
-            .zip(counts)
-            .map(|(loss, count)| f64::from(loss) * count as f64)
-            .sum();
+        let total: f64 = read_scalars(sums)?.into_iter().map(f64::from).sum();
         Ok(total / windows as f64)
     }
     // ANCHOR_END: whole_split
