@@ -107,6 +107,21 @@ impl TokenSplits {
         Ok((tokenizer, splits))
     }
 
+    /// An error naming the split that is too short for one window of `block_size` + 1 tokens, the least a batch
+    /// draws from.
+    pub fn check_windows_fit(&self, block_size: usize) -> Result<(), String> {
+        for (name, ids) in [("training", &self.train), ("validation", &self.val)] {
+            if ids.len() <= block_size {
+                return Err(format!(
+                    "the {name} split has {} tokens, too few for one window of {block_size} + 1: use a longer text \
+                     (validation is its last 10%) or a config with a smaller block_size",
+                    ids.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// `text` in the ids of an existing `tokenizer` (a resumed run's), split 90/10.
     pub fn encode(text: &str, tokenizer: &Tokenizer) -> Result<TokenSplits, String> {
         let ids = tokenizer.encode(text)?;

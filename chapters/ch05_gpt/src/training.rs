@@ -411,6 +411,7 @@ impl Trainer {
     /// nanoGPT's `estimate_loss`: the mean loss over `eval_iters` random batches of each split, with dropout off.
     /// Its batches come from a generator of their own, so evaluating never changes the training batches.
     pub fn evaluate(&mut self, data: &TokenSplits) -> Result<Evaluation, String> {
+        data.check_windows_fit(self.config.model.block_size)?;
         self.read_losses()?;
         let (model_config, config) = (&self.config.model, &self.config.training);
         let model = self.model.valid();
@@ -479,6 +480,7 @@ impl Trainer {
         checkpoint: Option<(&Path, &Tokenizer)>,
         progress: Option<&ProgressBar>,
     ) -> Result<(), String> {
+        data.check_windows_fit(self.config.model.block_size)?;
         let (hidden, show) = (ProgressBar::hidden(), progress.is_some());
         let progress = progress.unwrap_or(&hidden);
         let config = self.config.training.clone();

@@ -238,6 +238,18 @@ fn sampling_is_reproducible_and_seeded() {
 }
 
 #[test]
+fn a_corpus_too_short_for_one_window_is_an_error_not_a_panic() {
+    let _rng = exclusive_rng();
+    // 40 characters: 36 to train on, 4 to validate on, against windows of 16 + 1.
+    let (tokenizer, data) = TokenSplits::build(&"abcd".repeat(10), TokenizerKind::Char).unwrap();
+    let mut trainer = Trainer::new(tiny(tokenizer.vocab_size()), &Device::flex().autodiff());
+    let error = trainer.train(&data, 3, None, None).unwrap_err();
+    assert!(error.contains("validation split has 4 tokens"), "{error}");
+    assert!(trainer.evaluate(&data).is_err());
+    assert_eq!(trainer.step, 0, "no step was taken");
+}
+
+#[test]
 fn bad_generation_input_is_an_error_not_a_panic() {
     let _rng = exclusive_rng();
     let device = Device::flex();
