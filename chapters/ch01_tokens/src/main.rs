@@ -105,7 +105,8 @@ fn main() -> anyhow::Result<()> {
     let device = selected.device;
     let (d_model, context) = (16, 64);
     let embed = InputEmbeddingConfig::new(chars.vocab_size(), d_model, context).init(&device);
-    let prompt = "ROMEO:";
+    // The corpus's first characters: any text given with --data has them in its vocabulary.
+    let prompt = &sample[..sample.char_indices().nth(6).map_or(sample.len(), |(i, _)| i)];
     let prompt_ids: Vec<i64> = chars.encode(prompt)?.into_iter().map(i64::from).collect();
     let x = embed.forward(Tensor::<1, Int>::from_ints(prompt_ids.as_slice(), &device).reshape([1, prompt_ids.len()]));
     println!(
