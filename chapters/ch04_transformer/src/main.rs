@@ -11,7 +11,7 @@ use clap::Parser;
 use common::{DeviceChoice, select_device};
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 use transformer::bleu::corpus_bleu;
-use transformer::data::{Splits, Vocabulary, number_to_words};
+use transformer::data::{LARGEST_NUMBER, Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
 use transformer::plots::{cross_attention_map, draw_cross_attention, write_loss_curve_png, write_loss_curve_svg};
 use transformer::training::{TrainingConfig, train};
@@ -46,6 +46,19 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    anyhow::ensure!(
+        args.train > 0 && args.val > 0,
+        "--train and --val need at least one number each: the model learns from the first and the best checkpoint \
+         is chosen on the second"
+    );
+    let asked = args.train.saturating_add(args.val).saturating_add(args.test);
+    anyhow::ensure!(
+        asked <= LARGEST_NUMBER as usize,
+        "--train, --val and --test ask for {asked} numbers together, but the splits share none and only \
+         {LARGEST_NUMBER} exist (0 to {}): ask for fewer",
+        LARGEST_NUMBER - 1
+    );
     let selected = select_device(args.device)?;
     println!("device: {}", selected.description);
     let splits = Splits::generate(args.seed, args.train, args.val, args.test);
