@@ -144,44 +144,41 @@ pub fn random_windows(
     rng: &mut SplitMix64,
     device: &Device,
 ) -> (Tensor<2, Int>, Tensor<2, Int>) {
-    assert!(
-        ids.len() > block_size,
-        "{} tokens cannot fill a window of {} + 1: use more text or a smaller block_size",
-        ids.len(),
-        block_size
-    );
-    let (mut x, mut y) = (
-        Vec::with_capacity(batch_size * block_size),
-        Vec::with_capacity(batch_size * block_size),
-    );
-    for _ in 0..batch_size {
-        let start = rng.below(ids.len() - block_size);
-        x.extend(ids[start..start + block_size].iter().map(|&id| id as i64));
-        y.extend(ids[start + 1..start + block_size + 1].iter().map(|&id| id as i64));
-    }
-    let tensor = |ids: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(ids, [batch_size, block_size]), device);
-    (tensor(x), tensor(y))
+    check_window_fits(ids, block_size).unwrap_or_else(|e| panic!("{e}"));
+    let starts: Vec<usize> = (0..batch_size).map(|_| rng.below(ids.len() - block_size)).collect();
+    windows_at(ids, &starts, block_size, device)
 }
-// ANCHOR_END: batch
 
-/// The `count` windows that follow one another from window `first` on, when windows of `block_size` tokens tile
-/// `ids` end to end: window $i$ holds tokens $iT, \dots, iT + T - 1$ and its targets the same shifted by one.
-/// [`Trainer::whole_split_loss`](crate::Trainer::whole_split_loss) covers a split with them.
-pub fn tiled_windows(
+/// The windows of `ids` that start at `starts`, one row each: inputs $x$ (`block_size` tokens) and targets $y$ (the
+/// same shifted by one).
+pub fn windows_at(
     ids: &[u32],
-    first: usize,
-    count: usize,
+    starts: &[usize],
     block_size: usize,
     device: &Device,
 ) -> (Tensor<2, Int>, Tensor<2, Int>) {
-    let tensor = |from: usize| {
-        let ids: Vec<i64> = ids[from..from + count * block_size]
+    let rows = |shift: usize| {
+        let tokens: Vec<i64> = starts
             .iter()
+            .flat_map(|&start| &ids[start + shift..start + shift + block_size])
             .map(|&id| id as i64)
             .collect();
-        Tensor::<2, Int>::from_data(TensorData::new(ids, [count, block_size]), device)
+        Tensor::<2, Int>::from_data(TensorData::new(tokens, [starts.len(), block_size]), device)
     };
-    (tensor(first * block_size), tensor(first * block_size + 1))
+    (rows(0), rows(1))
+}
+// ANCHOR_END: batch
+
+/// An error unless `ids` holds at least one window of `block_size` + 1 tokens.
+pub fn check_window_fits(ids: &[u32], block_size: usize) -> Result<(), String> {
+    if ids.len() > block_size {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} tokens cannot fill a window of {block_size} + 1: use more text or a smaller block_size",
+            ids.len()
+        ))
+    }
 }
 
 /// Reads a tokenizer file written with a checkpoint.

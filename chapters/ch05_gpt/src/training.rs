@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use transformer::training::{LossPoint, clip_global_norm};
 
-use crate::data::{TokenSplits, Tokenizer, TokenizerKind, random_windows, tiled_windows};
+use crate::data::{TokenSplits, Tokenizer, TokenizerKind, check_window_fits, random_windows, windows_at};
 use crate::model::{Gpt, GptConfig};
 
 // ANCHOR: config
@@ -446,18 +446,14 @@ impl Trainer {
     /// compared on it. Computed `batch_size` windows at a time, on as many threads as the trainer has shards.
     pub fn whole_split_loss(&self, ids: &[u32]) -> Result<f64, String> {
         let (block_size, batch_size) = (self.config.model.block_size, self.config.training.batch_size.max(1));
-        let windows = ids.len().saturating_sub(1) / block_size;
-        if windows == 0 {
-            return Err(format!(
-                "{} tokens cannot fill a window of {block_size} + 1: use more text or a smaller block_size",
-                ids.len()
-            ));
-        }
+        check_window_fits(ids, block_size)?;
+        let windows = (ids.len() - 1) / block_size;
+        let starts: Vec<usize> = (0..windows).map(|i| i * block_size).collect();
         let model = self.model.valid();
         let device = self.device.clone().inner();
-        let batches: Vec<_> = (0..windows)
-            .step_by(batch_size)
-            .map(|first| tiled_windows(ids, first, batch_size.min(windows - first), block_size, &device))
+        let batches: Vec<_> = starts
+            .chunks(batch_size)
+            .map(|starts| windows_at(ids, starts, block_size, &device))
             .collect();
         // Each batch's mean loss times its windows: their sum over all batches is the sum over all windows.
         let sums = map_in_order(batches, self.shards > 1, |(x, y)| {
