@@ -46,11 +46,19 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    anyhow::ensure!(
+        args.steps > 0,
+        "--steps must be at least 1: with none, no model is trained and no checkpoint is written"
+    );
     anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     anyhow::ensure!(
         args.train > 0 && args.val > 0,
         "--train and --val need at least one number each: the model learns from the first and the best checkpoint \
          is chosen on the second"
+    );
+    anyhow::ensure!(
+        args.test > 0,
+        "--test needs at least one number: the trained model is measured on the test split"
     );
     let asked = args.train.saturating_add(args.val).saturating_add(args.test);
     anyhow::ensure!(

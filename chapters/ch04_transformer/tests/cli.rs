@@ -4,8 +4,10 @@ use std::process::Command;
 
 #[test]
 fn impossible_arguments_are_errors_naming_the_flag() {
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 5] = [
+        (&["--steps", "0"], "--steps must be at least 1"),
         (&["--train", "0"], "--train and --val need at least one number"),
+        (&["--test", "0"], "--test needs at least one number"),
         (&["--batch-size", "0"], "--batch-size must be at least 1"),
         (
             &["--train", "999000", "--val", "1000", "--test", "1000"],
