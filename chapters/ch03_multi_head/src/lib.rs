@@ -14,4 +14,6 @@
 pub mod multi_head;
 pub mod plots;
 
-pub use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadOutput, merge_heads, split_heads};
+pub use multi_head::{
+    MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadOutput, merge_heads, position_wise, split_heads,
+};

@@ -20,6 +20,18 @@ pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
 }
 // ANCHOR_END: split_merge
 
+// ANCHOR: position_wise
+/// $xW + b$ at every position of `x: [batch, t, d_in]`, as one `[batch * t, d_in]` matrix product: the same
+/// numbers as `linear.forward(x)`, which burn's CPU backend computes as one small product per sequence (each
+/// packing $W$ again); for this book's sizes that takes 1.4 to 2 times as long, forward and backward.
+pub fn position_wise(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [batch, t, d_in] = x.dims();
+    let y = linear.forward(x.reshape([batch * t, d_in]));
+    let d_out = y.dims()[1];
+    y.reshape([batch, t, d_out])
+}
+// ANCHOR_END: position_wise
+
 // ANCHOR: config
 /// Configuration of [`MultiHeadAttention`].
 #[derive(Config, Debug)]
@@ -99,15 +111,15 @@ impl MultiHeadAttention {
         value: Tensor<3>,
         allowed: Option<Tensor<3, Bool>>,
     ) -> MultiHeadOutput {
-        let q = split_heads(self.w_q.forward(query), self.n_heads); // [batch, h, t_q, d_head]
-        let k = split_heads(self.w_k.forward(key), self.n_heads); // [batch, h, t_k, d_head]
-        let v = split_heads(self.w_v.forward(value), self.n_heads);
+        let q = split_heads(position_wise(&self.w_q, query), self.n_heads); // [batch, h, t_q, d_head]
+        let k = split_heads(position_wise(&self.w_k, key), self.n_heads); // [batch, h, t_k, d_head]
+        let v = split_heads(position_wise(&self.w_v, value), self.n_heads);
         let allowed = allowed.map(|mask| mask.unsqueeze_dim::<4>(1)); // [batch, 1, t_q, t_k], one for all heads
         let weights = attention_weights(q, k, allowed); // [batch, h, t_q, t_k]
         // While training, dropped weights are zeroed and the others scaled by 1 / (1 - p); otherwise unchanged.
         let heads = self.dropout.forward(weights.clone()).matmul(v); // [batch, h, t_q, d_head]
         MultiHeadOutput {
-            output: self.w_o.forward(merge_heads(heads)),
+            output: position_wise(&self.w_o, merge_heads(heads)),
             weights,
         }
     }

@@ -6,7 +6,9 @@ use burn::nn::{DropoutConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
 use common::testing::{assert_input_gradient_matches_finite_differences, backends, values};
-use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadOutput, merge_heads, split_heads};
+use multi_head::{
+    MultiHeadAttention, MultiHeadAttentionConfig, MultiHeadOutput, merge_heads, position_wise, split_heads,
+};
 use proptest::prelude::*;
 
 fn tensor3(data: &[f32], shape: [usize; 3], device: &Device) -> Tensor<3> {
@@ -38,6 +40,46 @@ fn split_heads_gives_each_head_its_own_columns() {
     let want = values(x.clone().slice([0..1, 0..3, 2..4]));
     assert_eq!(head, want);
     assert_eq!(values(merge_heads(heads)), values(x));
+}
+
+/// `position_wise` is $x_{b,t} W + c$ at every position, summed by hand here, and its gradients (for the input
+/// and for the weights) are those of `Linear::forward`, on every backend.
+#[test]
+fn position_wise_is_the_linear_map_at_every_position() {
+    let (batch, t, d_in, d_out) = (3, 5, 4, 6);
+    let x: Vec<f32> = (0..batch * t * d_in).map(|i| (i as f32 * 0.37).sin()).collect();
+    let w: Vec<f32> = (0..d_in * d_out).map(|i| (i as f32 * 0.53).cos()).collect();
+    let c: Vec<f32> = (0..d_out).map(|j| 0.1 * j as f32 - 0.2).collect();
+    let want: Vec<f32> = (0..batch * t * d_out)
+        .map(|i| {
+            let (row, j) = (i / d_out, i % d_out);
+            c[j] + (0..d_in).map(|k| x[row * d_in + k] * w[k * d_out + j]).sum::<f32>()
+        })
+        .collect();
+    for (name, device) in backends() {
+        let device = &device.clone().autodiff();
+        let layer = linear(
+            Tensor::<1>::from_floats(w.as_slice(), device).reshape([d_in, d_out]),
+            Some(Tensor::from_floats(c.as_slice(), device)),
+        );
+        let input = tensor3(&x, [batch, t, d_in], device).require_grad();
+        let stacked = position_wise(&layer, input.clone());
+        assert_eq!(stacked.dims(), [batch, t, d_out]);
+        let got = values(stacked.clone().inner());
+        for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+            assert!((g - e).abs() < 1e-5, "{name}, output {i}: {g} against {e} by hand");
+        }
+        // A loss that weighs every output differently, so that a gradient in the wrong place shows.
+        let weights = Tensor::<1>::from_floats(want.as_slice(), device).reshape([batch, t, d_out]);
+        let loss = |y: Tensor<3>| (y * weights.clone()).sum();
+        let ours = loss(stacked).backward();
+        let burns = loss(layer.forward(input.clone())).backward();
+        let tolerance = Tolerance::absolute(1e-5);
+        let input_grad = |grads| input.grad(grads).expect("input gradient").to_data();
+        input_grad(&ours).assert_approx_eq::<f32>(&input_grad(&burns), tolerance);
+        let weight_grad = |grads| layer.weight.grad(grads).expect("weight gradient").to_data();
+        weight_grad(&ours).assert_approx_eq::<f32>(&weight_grad(&burns), tolerance);
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, relu};
-use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig};
+use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, position_wise};
 
 // ANCHOR: feed_forward
 /// The non-linearity of the feed-forward network.
@@ -62,8 +62,8 @@ impl FeedForward {
     /// The same network with the activation computed by `activation`: another implementation of the same
     /// function (chapter 5 passes a faster GELU).
     pub fn forward_with(&self, x: Tensor<3>, activation: impl FnOnce(Tensor<3>) -> Tensor<3>) -> Tensor<3> {
-        let hidden = activation(self.linear_1.forward(x));
-        self.linear_2.forward(self.dropout.forward(hidden))
+        let hidden = activation(position_wise(&self.linear_1, x));
+        position_wise(&self.linear_2, self.dropout.forward(hidden))
     }
 }
 // ANCHOR_END: feed_forward

@@ -14,7 +14,7 @@ use burn::module::{ModuleMapper, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, split_heads};
+use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, position_wise, split_heads};
 use tokens::{InputEmbedding, InputEmbeddingConfig};
 use transformer::blocks::Residual;
 use transformer::{Activation, FeedForward, NormPosition};
@@ -95,10 +95,14 @@ impl Gpt {
         self.lm_head(self.final_norm.forward(x))
     }
 
-    /// $h E^\top$: a score for each token of the vocabulary, by its embedding's dot product with $h$.
+    /// $h E^\top$: a score for each token of the vocabulary, by its embedding's dot product with $h$ (one matrix
+    /// product for all positions, as in [`position_wise`]).
     fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
-        let e = self.embedding.token.weight.val(); // [vocab, d]
-        h.matmul(e.transpose().unsqueeze::<3>())
+        let e = self.embedding.token.weight.val();
+        let ([batch, t, _], [vocab, d]) = (h.dims(), e.dims());
+        h.reshape([batch * t, d])
+            .matmul(e.transpose())
+            .reshape([batch, t, vocab])
     }
 
     /// The context length this model was built for.
@@ -329,9 +333,9 @@ fn cached_self_attention(
     cache: &mut Option<(Tensor<4>, Tensor<4>)>,
 ) -> Tensor<3> {
     let h = attention.n_heads;
-    let q = split_heads(attention.w_q.forward(x.clone()), h);
-    let k_new = split_heads(attention.w_k.forward(x.clone()), h);
-    let v_new = split_heads(attention.w_v.forward(x), h);
+    let q = split_heads(position_wise(&attention.w_q, x.clone()), h);
+    let k_new = split_heads(position_wise(&attention.w_k, x.clone()), h);
+    let v_new = split_heads(position_wise(&attention.w_v, x), h);
     let (k, v) = match cache.take() {
         Some((k, v)) => (Tensor::cat(vec![k, k_new], 2), Tensor::cat(vec![v, v_new], 2)),
         None => (k_new, v_new),
@@ -345,6 +349,6 @@ fn cached_self_attention(
         .unsqueeze::<4>();
     let heads = scaled_dot_product_attention(q, k.clone(), v.clone(), Some(allowed));
     *cache = Some((k, v));
-    attention.w_o.forward(merge_heads(heads.output))
+    position_wise(&attention.w_o, merge_heads(heads.output))
 }
 // ANCHOR_END: kv_cache

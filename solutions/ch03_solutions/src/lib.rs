@@ -14,7 +14,7 @@
 use attention::{scaled_dot_product_attention, self_attention_mask};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use multi_head::{MultiHeadOutput, merge_heads, split_heads};
+use multi_head::{MultiHeadOutput, merge_heads, position_wise, split_heads};
 
 // ANCHOR: gqa
 /// Configuration of [`GroupedQueryAttention`]: `n_heads` query heads share `n_kv_heads` key/value heads, each
@@ -84,13 +84,13 @@ impl GroupedQueryAttention {
     pub fn self_attention(&self, x: Tensor<3>, causal: bool, key_padding: Option<Tensor<2, Bool>>) -> MultiHeadOutput {
         let [batch, t, _] = x.dims();
         let group = self.n_heads / self.n_kv_heads;
-        let q = split_heads(self.w_q.forward(x.clone()), self.n_heads);
-        let k = repeat_kv(split_heads(self.w_k.forward(x.clone()), self.n_kv_heads), group);
-        let v = repeat_kv(split_heads(self.w_v.forward(x), self.n_kv_heads), group);
+        let q = split_heads(position_wise(&self.w_q, x.clone()), self.n_heads);
+        let k = repeat_kv(split_heads(position_wise(&self.w_k, x.clone()), self.n_kv_heads), group);
+        let v = repeat_kv(split_heads(position_wise(&self.w_v, x), self.n_kv_heads), group);
         let allowed = self_attention_mask(batch, t, causal, key_padding, &q.device()).map(|m| m.unsqueeze_dim::<4>(1));
         let heads = scaled_dot_product_attention(q, k, v, allowed);
         MultiHeadOutput {
-            output: self.w_o.forward(merge_heads(heads.output)),
+            output: position_wise(&self.w_o, merge_heads(heads.output)),
             weights: heads.weights,
         }
     }
