@@ -112,17 +112,28 @@ impl MultiHeadAttention {
         value: Tensor<3>,
         allowed: Option<Tensor<3, Bool>>,
     ) -> MultiHeadOutput {
-        let q = split_heads(position_wise(&self.w_q, query), self.n_heads); // [batch, h, t_q, d_head]
-        let k = split_heads(position_wise(&self.w_k, key), self.n_heads); // [batch, h, t_k, d_head]
-        let v = split_heads(position_wise(&self.w_v, value), self.n_heads);
+        let (q, k, v) = self.project(query, key, value);
         let allowed = allowed.map(|mask| mask.unsqueeze_dim::<4>(1)); // [batch, 1, t_q, t_k], one for all heads
         let weights = attention_weights(q, k, allowed); // [batch, h, t_q, t_k]
-        // While training, dropped weights are zeroed and the others scaled by 1 / (1 - p); otherwise unchanged.
-        let heads = self.dropout.forward(weights.clone()).matmul(v); // [batch, h, t_q, d_head]
         MultiHeadOutput {
-            output: position_wise(&self.w_o, merge_heads(heads)),
+            output: self.attend(weights.clone(), v),
             weights,
         }
+    }
+
+    /// $Q = \text{query}\,W^Q$, $K = \text{key}\,W^K$, $V = \text{value}\,W^V$, each split into its heads:
+    /// `[batch, h, t, d_head]`.
+    pub fn project(&self, query: Tensor<3>, key: Tensor<3>, value: Tensor<3>) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+        let split = |linear, x| split_heads(position_wise(linear, x), self.n_heads);
+        (split(&self.w_q, query), split(&self.w_k, key), split(&self.w_v, value))
+    }
+
+    /// The heads' outputs $\mathrm{head}_i = A_i V_i$ from their weights `[batch, h, t_q, t_k]`, concatenated and
+    /// projected: $\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)\,W^O$ `[batch, t_q, d_model]`.
+    pub fn attend(&self, weights: Tensor<4>, v: Tensor<4>) -> Tensor<3> {
+        // While training, dropped weights are zeroed and the others scaled by 1 / (1 - p); otherwise unchanged.
+        let heads = self.dropout.forward(weights).matmul(v); // [batch, h, t_q, d_head]
+        position_wise(&self.w_o, merge_heads(heads))
     }
 
     /// Self-attention of `x: [batch, t, d_model]`, with chapter 2's masks: `causal` hides the future,

@@ -48,7 +48,7 @@ pub fn gelu_and_derivative(x: f32) -> (f32, f32) {
 /// $e^y = 2^n e^r$; $2^n$ is written straight into the float's exponent bits and $e^r$ is its Taylor series to
 /// degree 7, whose remainder ($|r|^8/8! < 6 \times 10^{-9}$) is below `f32`'s precision.
 #[inline(always)]
-fn exp_non_positive(y: f32) -> f32 {
+pub(crate) fn exp_non_positive(y: f32) -> f32 {
     // Below -87, e^y is under f32's smallest normal number: 0 for our purposes.
     let y = y.max(-87.0);
     // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer (the float has no bits left for a fraction).

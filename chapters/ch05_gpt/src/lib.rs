@@ -9,10 +9,12 @@
 //! - [`training`]: nanoGPT's recipe (AdamW with decay on matrices only, warm-up + cosine, clipping, loss
 //!   estimates) and checkpoints a run resumes from exactly;
 //! - [`gelu`]: GELU as a fused CPU kernel with a hand-written backward pass, the GPT's MLP activation;
+//! - [`causal_softmax`](mod@causal_softmax): the attention's causal mask and softmax, fused the same way;
 //! - [`generation`]: greedy, temperature, top-k and top-p sampling, with or without the cache;
 //! - [`bench`](mod@bench): training and sampling throughput, and peak memory.
 
 pub mod bench;
+pub mod causal_softmax;
 pub mod data;
 pub mod gelu;
 pub mod generation;

@@ -1,20 +1,20 @@
 //! The GPT: a stack of pre-LN decoder blocks (causal self-attention, then a GELU MLP) between chapter 1's
 //! embeddings and a language-model head that reuses the token embedding matrix.
 //!
-//! Nothing here is new machinery: the attention is chapter 3's [`MultiHeadAttention`] with a causal mask, the MLP
-//! and the residual connections are chapter 4's [`FeedForward`] and [`Residual`], the embeddings are chapter 1's
-//! [`InputEmbedding`]. What makes it a GPT is what is left out (no encoder, no cross-attention) and the objective:
-//! predict every next token.
+//! Nothing here is new machinery: the attention is chapter 3's [`MultiHeadAttention`] with a causal mask (applied by
+//! this chapter's fused [`causal_softmax`]), the MLP and the residual connections are chapter 4's [`FeedForward`] and
+//! [`Residual`], the embeddings are chapter 1's [`InputEmbedding`]. What makes it a GPT is what is left out (no
+//! encoder, no cross-attention) and the objective: predict every next token.
 
 use std::collections::HashMap;
 
+use crate::causal_softmax::causal_softmax;
 use crate::gelu::gelu;
-use attention::scaled_dot_product_attention;
 use burn::module::{ModuleMapper, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, merge_heads, position_wise, split_heads};
+use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig};
 use tokens::{InputEmbedding, InputEmbeddingConfig};
 use transformer::blocks::Residual;
 use transformer::{Activation, FeedForward, NormPosition};
@@ -61,7 +61,7 @@ impl Block {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = self
             .around_attention
-            .forward(x, |h| self.attention.self_attention(h, true, None).output);
+            .forward(x, |h| causal_self_attention(&self.attention, h, &mut None)); // no cache: no earlier keys
         self.around_mlp.forward(x, |h| self.mlp_forward(h))
     }
 
@@ -96,7 +96,7 @@ impl Gpt {
     }
 
     /// $h E^\top$: a score for each token of the vocabulary, by its embedding's dot product with $h$ (one matrix
-    /// product for all positions, as in [`position_wise`]).
+    /// product for all positions, as in [`multi_head::position_wise`]).
     fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
         let e = self.embedding.token.weight.val();
         let ([batch, t, _], [vocab, d]) = (h.dims(), e.dims());
@@ -318,37 +318,31 @@ impl Gpt {
         for (block, layer_cache) in self.blocks.iter().zip(&mut cache.layers) {
             x = block
                 .around_attention
-                .forward(x, |h| cached_self_attention(&block.attention, h, layer_cache));
+                .forward(x, |h| causal_self_attention(&block.attention, h, layer_cache));
             x = block.around_mlp.forward(x, |h| block.mlp_forward(h));
         }
         self.lm_head(self.final_norm.forward(x))
     }
 }
 
-/// Chapter 3's attention for new positions only: their queries attend to the cached keys and values and to their
-/// own, causally (new query $i$ stands at position $past + i$ and sees keys $0..=past + i$).
-fn cached_self_attention(
+/// Chapter 3's multi-head attention, causal: the queries of `x`'s positions attend to the keys and values in
+/// `cache` (none for a fresh sequence) and to their own, and `cache` then holds them all. New query $i$ stands at
+/// position $past + i$ and sees keys $0..=past + i$, which the fused [`causal_softmax`] applies without a mask
+/// tensor: the same weights as chapter 2's softmax under the causal mask.
+fn causal_self_attention(
     attention: &MultiHeadAttention,
     x: Tensor<3>,
     cache: &mut Option<(Tensor<4>, Tensor<4>)>,
 ) -> Tensor<3> {
-    let h = attention.n_heads;
-    let q = split_heads(position_wise(&attention.w_q, x.clone()), h);
-    let k_new = split_heads(position_wise(&attention.w_k, x.clone()), h);
-    let v_new = split_heads(position_wise(&attention.w_v, x), h);
+    let (q, k_new, v_new) = attention.project(x.clone(), x.clone(), x);
     let (k, v) = match cache.take() {
         Some((k, v)) => (Tensor::cat(vec![k, k_new], 2), Tensor::cat(vec![v, v_new], 2)),
         None => (k_new, v_new),
     };
-    let [_, _, t_new, _] = q.dims();
-    let t_all = k.dims()[2];
-    let past = t_all - t_new;
-    // `tril_mask` marks the entries above the `past`-th diagonal, the keys each query may not see.
-    let allowed = Tensor::<2, Bool>::tril_mask([t_new, t_all], past as i64, &q.device())
-        .bool_not()
-        .unsqueeze::<4>();
-    let heads = scaled_dot_product_attention(q, k.clone(), v.clone(), Some(allowed));
-    *cache = Some((k, v));
-    position_wise(&attention.w_o, merge_heads(heads.output))
+    let ([_, _, t_new, d_head], t_all) = (q.dims(), k.dims()[2]);
+    let scores = q.matmul(k.clone().swap_dims(2, 3)); // [batch, h, t_new, t_all]
+    let weights = causal_softmax(scores, 1.0 / (d_head as f64).sqrt(), t_all - t_new);
+    *cache = Some((k, v.clone()));
+    attention.attend(weights, v)
 }
 // ANCHOR_END: kv_cache
