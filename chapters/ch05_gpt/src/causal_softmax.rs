@@ -25,7 +25,7 @@ use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, TensorMetadata, bac
 use burn::prelude::*;
 use burn::tensor::{DType, Shape, TensorData};
 
-use crate::gelu::exp_non_positive;
+use crate::gelu::{exp_non_positive, like};
 
 // ANCHOR: kernel
 /// One row of the forward pass: `y = softmax(scale * x[..seen])`, zeros after it.
@@ -130,7 +130,7 @@ impl FusedCausalSoftmax for Flex {
             return composed_causal_softmax::<Self>(x, scale, past);
         }
         let x = x.to_contiguous(); // a copy only if x is a strided view
-        let shape = x.layout().shape().clone();
+        let shape = x.layout().shape();
         let (t_q, t_k) = (shape[shape.num_dims() - 2], shape[shape.num_dims() - 1]);
         let xs: &[f32] = x.as_slice().expect("a contiguous tensor");
         let mut ys = vec![0.0; xs.len()];
@@ -138,7 +138,7 @@ impl FusedCausalSoftmax for Flex {
             let seen = (past + row % t_q + 1).min(t_k); // query i = row % t_q sees keys 0..=past + i
             softmax_row(x, y, scale, seen);
         }
-        FlexTensor::from_data(TensorData::new(ys, shape))
+        like(&x, ys)
     }
 }
 
@@ -148,7 +148,7 @@ impl SoftmaxBackward for Flex {
             return composed_softmax_backward::<Self>(y, grad, scale);
         }
         let (y, grad) = (y.to_contiguous(), grad.to_contiguous());
-        let shape = y.layout().shape().clone();
+        let shape = y.layout().shape();
         let t_k = shape[shape.num_dims() - 1];
         let ys: &[f32] = y.as_slice().expect("a contiguous tensor");
         let dys: &[f32] = grad.as_slice().expect("a contiguous tensor");
@@ -160,7 +160,7 @@ impl SoftmaxBackward for Flex {
         for ((y, dy), dx) in rows {
             softmax_backward_row(y, dy, dx, scale);
         }
-        FlexTensor::from_data(TensorData::new(dxs, shape))
+        like(&y, dxs)
     }
 }
 

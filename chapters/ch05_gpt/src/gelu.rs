@@ -141,7 +141,7 @@ impl GeluWithDerivative for Flex {
 }
 
 /// A tensor of `x`'s shape holding `values`.
-fn like(x: &FlexTensor, values: Vec<f32>) -> FlexTensor {
+pub(crate) fn like(x: &FlexTensor, values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, x.layout().shape().clone()))
 }
 
