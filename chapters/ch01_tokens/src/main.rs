@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use burn::prelude::*;
 use clap::Parser;
-use common::{DeviceChoice, select_device};
+use common::cli::DeviceArgs;
+use common::select_device;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokens::bpe::{BYTE_TOKENS, pretokenize};
 use tokens::data::{load_tiny_shakespeare, split_train_val};
@@ -22,9 +23,8 @@ struct Args {
     /// Size of the BPE vocabulary to learn (256 byte tokens + merges).
     #[arg(long, default_value_t = 512)]
     vocab_size: usize,
-    /// Where to run the embedding demo: cpu, wgpu or auto (wgpu only on a real GPU).
-    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// Save the trained BPE merges to this JSON file.
     #[arg(long)]
     save_bpe: Option<PathBuf>,
@@ -100,7 +100,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     // Embeddings.
-    let selected = select_device(args.device)?;
+    let selected = select_device(args.device.device)?;
     println!("\n== embeddings on {} ==", selected.description);
     let device = selected.device;
     let (d_model, context) = (16, 64);

@@ -8,21 +8,22 @@ use std::path::PathBuf;
 use anyhow::Context;
 use burn::prelude::*;
 use clap::Parser;
-use common::{DeviceChoice, select_device};
+use common::cli::DeviceArgs;
+use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::select_device;
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 use transformer::bleu::corpus_bleu;
 use transformer::data::{LARGEST_NUMBER, Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
-use transformer::plots::{cross_attention_map, draw_cross_attention, write_loss_curve_png, write_loss_curve_svg};
+use transformer::plots::{cross_attention_map, draw_cross_attention};
 use transformer::training::{TrainingConfig, train};
 use transformer::{NormPosition, TransformerConfig};
 
 #[derive(Parser, Debug)]
 #[command(about = "Chapter 4: train a Transformer to turn numbers in words into digits")]
 struct Args {
-    /// Where to train: cpu, wgpu or auto (wgpu only on a real GPU).
-    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     #[arg(long, default_value_t = 3000)]
     steps: usize,
     #[arg(long, default_value_t = 64)]
@@ -39,7 +40,7 @@ struct Args {
     /// The paper's post-LN arrangement instead of GPT-2's pre-LN.
     #[arg(long)]
     post_ln: bool,
-    /// Where the best checkpoint and the loss curve go.
+    /// Where the best checkpoint (in `checkpoint/`) and the figures go.
     #[arg(long, default_value = "runs/ch04")]
     out: PathBuf,
 }
@@ -67,7 +68,7 @@ fn main() -> anyhow::Result<()> {
          {LARGEST_NUMBER} exist (0 to {}): ask for fewer",
         LARGEST_NUMBER - 1
     );
-    let selected = select_device(args.device)?;
+    let selected = select_device(args.device.device)?;
     println!("device: {}", selected.description);
     let splits = Splits::generate(args.seed, args.train, args.val, args.test);
     println!(
@@ -91,7 +92,7 @@ fn main() -> anyhow::Result<()> {
         .with_batch_size(args.batch_size)
         .with_seed(args.seed);
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let checkpoint = args.out.join("model.bpk");
+    let checkpoint = args.out.join("checkpoint");
     let (model, report) = train(
         &model_config,
         &config,

@@ -1,83 +1,9 @@
-//! The loss curve of a training run.
+//! The chapter's figures: the cross-attention of a trained model, gradient norms by depth, the architecture.
 
 use std::error::Error;
 use std::path::Path;
 
 use plotters::prelude::*;
-
-use crate::training::LossPoint;
-
-/// Training loss (every step, light) and validation loss (at each evaluation, dark) against the step, log scale.
-pub fn draw_loss_curve<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    history: &[LossPoint],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    area.fill(&WHITE)?;
-    let steps = history.len().max(2) as f64;
-    let losses = history
-        .iter()
-        .map(|p| p.train_loss)
-        .chain(history.iter().filter_map(|p| p.val_loss));
-    let (lo, hi) = losses
-        .filter(|l| l.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), l| (lo.min(l), hi.max(l)));
-    // With no finite loss (no step taken yet, or a run that diverged) any range will do; an infinite one would
-    // leave the log axis no tick marks to find.
-    let (lo, hi) = if lo <= hi {
-        ((lo.max(1e-4) * 0.8) as f64, (hi.max(1e-3) * 1.2) as f64)
-    } else {
-        (1.0, 10.0)
-    };
-    let mut chart = ChartBuilder::on(area)
-        .caption("Loss during training", ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..steps, (lo..hi).log_scale())?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("cross-entropy (log scale)")
-        .draw()?;
-    let train: Vec<(f64, f64)> = history.iter().map(|p| (p.step as f64, p.train_loss as f64)).collect();
-    chart
-        .draw_series(LineSeries::new(train, BLUE.mix(0.35)))?
-        .label("training batch")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.mix(0.35)));
-    let val: Vec<(f64, f64)> = history
-        .iter()
-        .filter_map(|p| p.val_loss.map(|v| (p.step as f64, v as f64)))
-        .collect();
-    chart
-        .draw_series(LineSeries::new(val.clone(), RED.stroke_width(2)))?
-        .label("validation")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
-    chart.draw_series(val.into_iter().map(|p| Circle::new(p, 3, RED.filled())))?;
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.9))
-        .draw()?;
-    area.present()
-}
-
-/// [`draw_loss_curve`] into an SVG file.
-pub fn write_loss_curve_svg(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
-    let area = SVGBackend::new(path, (760, 440)).into_drawing_area();
-    draw_loss_curve(&area, history)?;
-    Ok(())
-}
-
-/// [`draw_loss_curve`] into a PNG file: drawn as SVG, then rasterised by resvg with the system's fonts (a machine
-/// without any gets the curves without their labels).
-pub fn write_loss_curve_png(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
-    let mut svg = String::new();
-    {
-        let area = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
-        draw_loss_curve(&area, history)?;
-    }
-    common::figures::svg_to_png(&svg, path)
-}
 
 // ANCHOR: cross_attention
 /// Where the decoder looked while writing `example`'s digits: the last decoder layer's cross-attention, averaged

@@ -1,16 +1,20 @@
-//! A training loop to read from top to bottom: AdamW, warm-up then cosine decay, gradient clipping by global norm,
-//! teacher forcing with label smoothing, validation every few steps, and the best checkpoint kept on disk.
+//! A training loop to read from top to bottom: teacher forcing with label smoothing, validation every few steps,
+//! and the best checkpoint kept on disk. The machinery every chapter shares (AdamW with decay on matrices only,
+//! warm-up then cosine decay, gradient clipping by global norm, the loss history, the progress bar, atomic
+//! checkpoints) is the training kit's, [`common::train`].
 
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::{ModuleVisitor, Param};
+use burn::module::Param;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
-use burn::store::ModuleRecord;
 use burn::tensor::activation::log_softmax;
 use common::rng::SplitMix64;
-use indicatif::{ProgressBar, ProgressStyle};
+use common::train::checkpoint::{self, CheckpointError};
+use common::train::{LossPoint, WarmupCosine, adamw, clip_global_norm, progress_bar};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{Batch, Example, PAD};
 use crate::model::{Transformer, TransformerConfig};
@@ -51,20 +55,17 @@ pub struct TrainingConfig {
 // ANCHOR_END: config
 
 // ANCHOR: schedule
-/// The learning rate at `step` (from 0): linear warm-up from 0 to the peak over `warmup_steps`, then a half cosine
-/// from the peak down to `min_learning_rate` at the last step,
-/// $\eta_t = \eta_{min} + \tfrac12(\eta_{max} - \eta_{min})(1 + \cos(\pi\, \tfrac{t - w}{T - w}))$.
-///
-/// Why warm up: Adam's estimate of each gradient's variance starts from a handful of samples, and large early
-/// steps taken on it can push a freshly initialised network somewhere it never recovers from.
-pub fn learning_rate(config: &TrainingConfig, step: usize) -> f64 {
-    let (peak, floor) = (config.learning_rate, config.min_learning_rate);
-    if step < config.warmup_steps {
-        return peak * (step + 1) as f64 / config.warmup_steps as f64;
+impl TrainingConfig {
+    /// The learning rate over the run: the kit's warm-up over `warmup_steps`, then a half cosine from the peak
+    /// down to `min_learning_rate` at the last step.
+    pub fn schedule(&self) -> WarmupCosine {
+        WarmupCosine {
+            peak: self.learning_rate,
+            floor: self.min_learning_rate,
+            warmup_steps: self.warmup_steps,
+            decay_end: self.steps,
+        }
     }
-    let decay_steps = config.steps.saturating_sub(config.warmup_steps).max(1);
-    let progress = ((step - config.warmup_steps) as f64 / decay_steps as f64).min(1.0);
-    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 // ANCHOR_END: schedule
 
@@ -84,74 +85,6 @@ pub fn smoothed_cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>, smooth
     (per_token * real.clone()).sum() / real.sum()
 }
 // ANCHOR_END: loss
-
-// ANCHOR: clip
-/// Rescales `grads` so that their global L2 norm over all of `model`'s parameters is at most `max_norm`
-/// (PyTorch's `clip_grad_norm_`), and returns the norm before clipping. One exploding gradient then shrinks the
-/// whole step instead of only its own tensor, so the update keeps its direction.
-///
-/// Every gradient is multiplied by $\min(1, c / (\lVert g \rVert + 10^{-6}))$, $c$ = `max_norm`, computed on the
-/// device: reading the norm first, to decide whether to clip, would make the program wait for the device in the
-/// middle of every step.
-pub fn clip_global_norm<M: Module>(
-    model: &M,
-    mut grads: GradientsParams,
-    max_norm: f32,
-) -> (GradientsParams, Tensor<1>) {
-    struct SquaredNorm<'a> {
-        grads: &'a GradientsParams,
-        total: Option<Tensor<1>>,
-    }
-    impl ModuleVisitor for SquaredNorm<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(grad) = self.grads.get::<D>(param.id) {
-                let squared = grad.powi_scalar(2).sum();
-                self.total = Some(match self.total.take() {
-                    Some(total) => total + squared,
-                    None => squared,
-                });
-            }
-        }
-    }
-    struct Scale<'a> {
-        grads: &'a mut GradientsParams,
-        factor: Tensor<1>,
-    }
-    impl ModuleVisitor for Scale<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(grad) = self.grads.remove::<D>(param.id) {
-                self.grads
-                    .register(param.id, grad * self.factor.clone().reshape([1; D]));
-            }
-        }
-    }
-    let mut squared_norm = SquaredNorm {
-        grads: &grads,
-        total: None,
-    };
-    model.visit(&mut squared_norm);
-    let Some(total) = squared_norm.total else {
-        let device = model.devices().into_iter().next().unwrap_or_default().inner();
-        return (grads, Tensor::zeros([1], &device)); // no gradients: nothing to clip
-    };
-    let norm = total.sqrt();
-    let factor = Tensor::full([1], max_norm, &norm.device()).div(norm.clone().add_scalar(1e-6));
-    model.visit(&mut Scale {
-        grads: &mut grads,
-        factor: factor.clamp_max(1.0),
-    });
-    (grads, norm)
-}
-// ANCHOR_END: clip
-
-/// Validation loss, train loss and learning rate at one step of training.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LossPoint {
-    pub step: usize,
-    pub train_loss: f32,
-    pub val_loss: Option<f32>,
-    pub learning_rate: f64,
-}
 
 /// What [`train`] measured.
 #[derive(Debug, Clone)]
@@ -181,36 +114,32 @@ pub fn evaluate_loss(
     total / count.max(1) as f32
 }
 
-/// Writes `model`'s weights to `path` as a burnpack record, atomically: a crash mid-write leaves the previous
-/// checkpoint in place.
-pub fn save_checkpoint(model: &Transformer, path: &Path) -> Result<(), String> {
-    let bytes = model
-        .valid()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| format!("cannot serialise the model: {e}"))?;
-    common::data::write_atomically(path, &bytes).map_err(|e| e.to_string())
+/// What a checkpoint holds besides the weights and the optimizer's state: enough to rebuild the model and to say
+/// where in its run it was taken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointState {
+    pub model: TransformerConfig,
+    pub training: TrainingConfig,
+    /// The step after which it was saved (from 0).
+    pub step: usize,
+    pub val_loss: f32,
 }
 
-/// Reads a checkpoint written by [`save_checkpoint`] into a model of `config`; a checkpoint of another shape is
+/// The model with the best validation loss of a run, from the checkpoint directory [`train`] wrote, with what it
+/// was trained with. A directory that holds no checkpoint, or weights that do not fit the saved configuration, is
 /// an error that says so.
-pub fn load_checkpoint(config: &TransformerConfig, path: &Path, device: &Device) -> Result<Transformer, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the checkpoint {}: {e}", path.display()))?;
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-        .map_err(|e| format!("{} is not a burnpack checkpoint: {e}", path.display()))?;
-    config.init(device).try_load_record(record).map_err(|e| {
-        format!(
-            "the checkpoint {} does not fit this model configuration ({e}); load it with the configuration it was \
-             trained with",
-            path.display()
-        )
-    })
+pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Transformer, CheckpointState), CheckpointError> {
+    let dir = checkpoint::find(dir)?;
+    let state: CheckpointState = checkpoint::read_state(&dir)?;
+    let model = checkpoint::load_model(&dir, state.model.init(device))?;
+    Ok((model, state))
 }
 
 // ANCHOR: train
 /// Trains a fresh model of `model_config` on `train` examples, validating on `val`. `device` must have autodiff.
-/// With `checkpoint`, the model with the best validation loss so far is kept there. Returns the model at its
-/// best validation loss, and the loss history.
+/// With `checkpoint`, a directory, the model with the best validation loss so far is kept there (with the
+/// optimizer's state and the configuration; see [`load_checkpoint`]). Returns the model at its best validation
+/// loss, and the loss history.
 pub fn train(
     model_config: &TransformerConfig,
     config: &TrainingConfig,
@@ -226,17 +155,14 @@ pub fn train(
     );
     device.seed(config.seed);
     let mut model = model_config.init(device);
-    let mut optimizer = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
+    let mut optimizer = adamw(&AdamWConfig::new().with_weight_decay(config.weight_decay), &model);
+    let schedule = config.schedule();
     let mut rng = SplitMix64::new(config.seed);
     let progress = if show_progress {
-        ProgressBar::new(config.steps as u64)
+        progress_bar(config.steps, 0)
     } else {
         ProgressBar::hidden()
     };
-    progress.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg} [{elapsed} < {eta}]")
-            .expect("a valid template"),
-    );
     let (mut history, mut best) = (Vec::new(), (f32::INFINITY, 0, model.valid()));
     let started = Instant::now();
 
@@ -249,7 +175,7 @@ pub fn train(
 
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let (grads, _norm) = clip_global_norm(&model, grads, config.max_grad_norm);
-        let lr = learning_rate(config, step);
+        let lr = schedule.at(step);
         model = optimizer.step(lr, model, grads);
 
         let last = step + 1 == config.steps;
@@ -257,8 +183,15 @@ pub fn train(
             let snapshot = model.valid();
             let val_loss = evaluate_loss(&snapshot, val, 256, config.label_smoothing, &device.clone().inner());
             if val_loss < best.0 {
-                if let Some(path) = checkpoint {
-                    save_checkpoint(&snapshot, path).unwrap_or_else(|e| progress.println(format!("warning: {e}")));
+                if let Some(dir) = checkpoint {
+                    let state = CheckpointState {
+                        model: model_config.clone(),
+                        training: config.clone(),
+                        step,
+                        val_loss,
+                    };
+                    checkpoint::save(dir, &snapshot, &optimizer, &state, &[])
+                        .unwrap_or_else(|e| progress.println(format!("warning: {e}")));
                 }
                 best = (val_loss, step, snapshot);
             }

@@ -1,12 +1,12 @@
 use burn::prelude::*;
 use burn::tensor::Tolerance;
 use common::testing::{backends, values};
+use common::train::{adamw, checkpoint, clip_global_norm};
 use proptest::prelude::*;
 use transformer::data::{Batch, Example, Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
 use transformer::training::{
-    TrainingConfig, clip_global_norm, decoder_gradient_profile, learning_rate, load_checkpoint, save_checkpoint,
-    smoothed_cross_entropy, train,
+    CheckpointState, TrainingConfig, decoder_gradient_profile, load_checkpoint, smoothed_cross_entropy, train,
 };
 use transformer::{NormPosition, TransformerConfig};
 
@@ -70,10 +70,12 @@ fn the_schedule_warms_up_then_decays_to_the_floor() {
         .with_warmup_steps(100)
         .with_learning_rate(1e-3)
         .with_min_learning_rate(1e-5);
-    approx::assert_abs_diff_eq!(learning_rate(&config, 0), 1e-5, epsilon = 1e-12);
-    approx::assert_abs_diff_eq!(learning_rate(&config, 99), 1e-3, epsilon = 1e-12);
-    approx::assert_abs_diff_eq!(learning_rate(&config, 550), (1e-3 + 1e-5) / 2.0, epsilon = 1e-9);
-    approx::assert_abs_diff_eq!(learning_rate(&config, 1000), 1e-5, epsilon = 1e-12);
+    let schedule = config.schedule();
+    approx::assert_abs_diff_eq!(schedule.at(0), 1e-3 / 101.0, epsilon = 1e-12);
+    approx::assert_abs_diff_eq!(schedule.at(99), 1e-3 * 100.0 / 101.0, epsilon = 1e-12);
+    approx::assert_abs_diff_eq!(schedule.at(100), 1e-3, epsilon = 1e-12);
+    approx::assert_abs_diff_eq!(schedule.at(550), (1e-3 + 1e-5) / 2.0, epsilon = 1e-9);
+    approx::assert_abs_diff_eq!(schedule.at(1000), 1e-5, epsilon = 1e-12);
 }
 
 #[test]
@@ -210,22 +212,38 @@ fn a_tiny_model_overfits_a_handful_of_examples() {
 }
 
 #[test]
-fn a_checkpoint_reloads_bit_identical() {
+fn a_checkpoint_reloads_bit_identical_with_its_configuration() {
     let device = &Device::flex();
     device.seed(8);
     let config = TransformerConfig::tiny(NormPosition::Pre);
     let model = config.init(device);
-    let dir = std::env::temp_dir().join(format!("ch04-checkpoint-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("model.bpk");
-    save_checkpoint(&model, &path).unwrap();
-    let loaded = load_checkpoint(&config, &path, device).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint_dir = dir.path().join("checkpoint");
+    let optimizer = adamw(&burn::optim::AdamWConfig::new(), &model);
+    let state = |model: &TransformerConfig| CheckpointState {
+        model: model.clone(),
+        training: TrainingConfig::new(),
+        step: 7,
+        val_loss: 0.5,
+    };
+    checkpoint::save(&checkpoint_dir, &model, &optimizer, &state(&config), &[]).unwrap();
+    let (loaded, saved) = load_checkpoint(&checkpoint_dir, device).unwrap();
+    assert_eq!((saved.step, saved.model.d_model), (7, config.d_model));
     let batch = Batch::new(&[&Example::new(31_337)], device);
     assert_eq!(values(model.forward(&batch)), values(loaded.forward(&batch)));
-    // A checkpoint of another shape is refused with a message saying why.
-    let error = load_checkpoint(&config.clone().with_d_model(64), &path, device).unwrap_err();
-    assert!(error.contains("does not fit this model configuration"), "{error}");
-    std::fs::remove_dir_all(dir).ok();
+    // Weights saved beside a configuration of another shape are refused with a message saying why.
+    let wider = config.clone().with_d_model(64);
+    checkpoint::save(&checkpoint_dir, &model, &optimizer, &state(&wider), &[]).unwrap();
+    let error = load_checkpoint(&checkpoint_dir, device)
+        .err()
+        .expect("a mismatch")
+        .to_string();
+    assert!(error.contains("do not fit the model configuration"), "{error}");
+    let missing = load_checkpoint(&dir.path().join("nothing"), device)
+        .err()
+        .expect("no checkpoint")
+        .to_string();
+    assert!(missing.contains("no checkpoint in"), "{missing}");
 }
 
 #[test]

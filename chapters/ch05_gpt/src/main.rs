@@ -11,11 +11,13 @@ use anyhow::{Context, anyhow, bail};
 use burn::module::Module;
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
+use common::cli::DeviceArgs;
+use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::train::progress_bar;
 use common::{DeviceChoice, select_device};
 use gpt::bench::{peak_memory_bytes, sampling_throughput, training_throughput};
-use gpt::training::{load_checkpoint, progress_bar, shards_for};
+use gpt::training::{load_checkpoint, shards_for};
 use gpt::{Gpt, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
-use transformer::plots::{write_loss_curve_png, write_loss_curve_svg};
 
 /// mimalloc keeps the memory of freed tensors for the next ones; glibc's allocator returns large blocks to the
 /// kernel and then pays a page fault per page to get them back, about 15% of a CPU training step.
@@ -41,9 +43,8 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct TrainArgs {
-    /// Where to train: cpu, wgpu or auto (wgpu only on a real GPU).
-    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// A preset (baby: nanoGPT's CPU run; small: its GPU run; tiny: seconds) or a JSON file of a `RunConfig`.
     #[arg(long, default_value = "baby")]
     config: String,
@@ -71,8 +72,8 @@ struct TrainArgs {
 
 #[derive(Args, Debug)]
 struct SampleArgs {
-    #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    device: DeviceArgs,
     /// A checkpoint directory written by `train`.
     #[arg(long, default_value = "runs/gpt")]
     checkpoint: PathBuf,
@@ -122,7 +123,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let selected = select_device(args.device)?;
+    let selected = select_device(args.device.device)?;
     println!("device: {}", selected.description);
     let device = selected.device.autodiff();
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
@@ -214,7 +215,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
-    let selected = select_device(args.device)?;
+    let selected = select_device(args.device.device)?;
     let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device).map_err(|e| anyhow!(e))?;
     let sampling = SamplingConfig::new()
         .with_temperature(args.temperature)

@@ -1,20 +1,22 @@
 //! Causal pretraining as nanoGPT's `train.py` does it: random windows, AdamW with weight decay on the weight
 //! matrices only, warm-up then cosine decay, gradient clipping, loss estimates on both splits every few steps, and
-//! checkpoints a run can be resumed from.
+//! checkpoints a run can be resumed from. The shared parts (schedule, optimiser, clipping, history, progress bar,
+//! atomic checkpoints) come from the training kit, [`common::train`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::{ModuleVisitor, Param, ParamGroup};
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::store::ModuleRecord;
 use burn::tensor::activation::log_softmax;
 use common::rng::SplitMix64;
-use indicatif::{ProgressBar, ProgressStyle};
+use common::train::checkpoint::{self, CheckpointError};
+use common::train::history::progress_message;
+use common::train::{LossPoint, WarmupCosine, adamw, clip_global_norm};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use transformer::training::{LossPoint, clip_global_norm};
 
 use crate::data::{TokenSplits, Tokenizer, TokenizerKind, check_window_fits, random_windows, windows_at};
 use crate::model::{Gpt, GptConfig};
@@ -131,18 +133,17 @@ impl RunConfig {
 // ANCHOR_END: presets
 
 // ANCHOR: schedule
-/// nanoGPT's `get_lr`: linear warm-up to the peak over `warmup_iters`, then a half cosine down to `min_lr` at
-/// `lr_decay_iters`, then flat: $\eta_t = \eta_{min} + \tfrac12(\eta_{max} - \eta_{min})(1 + \cos(\pi\,\tfrac{t - w}{D - w}))$.
-pub fn learning_rate(config: &TrainingConfig, step: usize) -> f64 {
-    let (peak, floor, warmup) = (config.learning_rate, config.min_lr, config.warmup_iters);
-    if step < warmup {
-        return peak * (step + 1) as f64 / (warmup + 1) as f64;
+impl TrainingConfig {
+    /// nanoGPT's `get_lr` with this run's numbers: the kit's warm-up over `warmup_iters` to `learning_rate`, then a
+    /// half cosine down to `min_lr` at `lr_decay_iters`, then flat.
+    pub fn schedule(&self) -> WarmupCosine {
+        WarmupCosine {
+            peak: self.learning_rate,
+            floor: self.min_lr,
+            warmup_steps: self.warmup_iters,
+            decay_end: self.lr_decay_iters,
+        }
     }
-    if step > config.lr_decay_iters {
-        return floor;
-    }
-    let progress = (step - warmup) as f64 / (config.lr_decay_iters - warmup).max(1) as f64;
-    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 // ANCHOR_END: schedule
 
@@ -239,17 +240,16 @@ impl ModuleVisitor for SumGradients<'_> {
 // ANCHOR_END: data_parallel
 
 // ANCHOR: optimizer
-/// AdamW with decay on the 2-D parameters (weight matrices, embeddings) and none on the 1-D ones (biases, layer
-/// norm gains and shifts): decaying a gain towards 0 would fight the normalisation it scales, and a bias has no
-/// "size" worth regularising.
-pub fn optimizer(config: &TrainingConfig) -> ModuleOptimizer {
-    let adamw = AdamWConfig::new()
+/// nanoGPT's AdamW for `model`: the kit's [`adamw`], which decays the 2-D parameters (weight matrices,
+/// embeddings) and not the 1-D ones (biases, layer-norm gains and shifts), with $\beta_2 = 0.99$ and
+/// $\varepsilon = 10^{-8}$.
+pub fn optimizer(config: &TrainingConfig, model: &Gpt) -> ModuleOptimizer {
+    let config = AdamWConfig::new()
         .with_beta_1(config.beta1)
         .with_beta_2(config.beta2)
         .with_epsilon(1e-8)
         .with_weight_decay(config.weight_decay);
-    let one_dimensional = ParamGroup::from_any_predicates(vec!["bias", "gamma", "beta"]);
-    ModuleOptimizer::from(adamw.build()).with_group(one_dimensional, adamw.with_weight_decay(0.0).build(), None)
+    adamw(&config, model)
 }
 // ANCHOR_END: optimizer
 
@@ -333,9 +333,10 @@ impl Trainer {
     /// A fresh model of `config.model` on `device`, which must have autodiff (`Device::flex().autodiff()`).
     pub fn new(config: RunConfig, device: &Device) -> Self {
         device.seed(config.training.seed);
+        let model = config.model.init(device);
         Trainer {
-            model: config.model.init(device),
-            optimizer: optimizer(&config.training),
+            optimizer: optimizer(&config.training, &model),
+            model,
             step: 0,
             rng: SplitMix64::new(config.training.seed),
             history: Vec::new(),
@@ -382,7 +383,7 @@ impl Trainer {
         let config = &self.config.training;
         let (loss, grads) = batch_gradients(&self.model, x, y, self.shards);
         let (grads, _norm) = clip_global_norm(&self.model, grads, config.grad_clip);
-        let lr = learning_rate(config, self.step);
+        let lr = config.schedule().at(self.step);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
         self.unread.push((self.step, lr, loss.clone()));
         self.step += 1;
@@ -514,10 +515,8 @@ impl Trainer {
             if self.step.is_multiple_of(READ_LOSSES_EVERY) {
                 let loss = self.read_losses()?.unwrap_or(f32::NAN);
                 let seconds = started.elapsed().as_secs_f64();
-                progress.set_message(format!(
-                    "loss {loss:.3}, {:.0} tokens/s",
-                    (self.step - first_step) as f64 * tokens_per_step / seconds
-                ));
+                let tokens_per_second = (self.step - first_step) as f64 * tokens_per_step / seconds;
+                progress.set_message(progress_message(loss, tokens_per_second, "tokens"));
             }
         }
         self.read_losses()?;
@@ -527,15 +526,10 @@ impl Trainer {
 
     // ANCHOR: checkpoint
     /// Writes the model, the optimizer's state, the step, the batch generator, the history, the configuration
-    /// and the tokenizer to the directory `dir`. The files go to a fresh directory that then replaces `dir` by
-    /// renames, so a crash mid-write leaves the previous checkpoint whole (as `dir` or, between the two renames,
-    /// as `dir.old`, which [`Trainer::resume`] also reads).
+    /// and the tokenizer to the directory `dir`, atomically (the kit's [`checkpoint::save`]: a crash mid-write
+    /// leaves the previous checkpoint whole).
     pub fn save(&mut self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), String> {
         self.read_losses()?;
-        let model = self.model.valid().into_record().into_bytes();
-        let model = model.map_err(|e| format!("cannot serialise the model: {e}"))?;
-        let optimizer = self.optimizer.into_bytes();
-        let optimizer = optimizer.map_err(|e| format!("cannot serialise the optimizer: {e}"))?;
         let state = TrainerState {
             config: self.config.clone(),
             step: self.step,
@@ -543,24 +537,17 @@ impl Trainer {
             history: self.history.clone(),
             evaluations: self.evaluations.clone(),
         };
-        let state = serde_json::to_vec_pretty(&state).map_err(|e| e.to_string())?;
         let tokenizer = tokenizer.to_json();
-        let files: [(&str, &[u8]); 4] = [
-            (MODEL_FILE, &model),
-            (OPTIMIZER_FILE, &optimizer),
-            (STATE_FILE, &state),
-            (TOKENIZER_FILE, tokenizer.as_bytes()),
-        ];
-        replace_dir(dir, &files).map_err(|e| format!("cannot write the checkpoint {}: {e}", dir.display()))
+        let extra: [(&str, &[u8]); 1] = [(TOKENIZER_FILE, tokenizer.as_bytes())];
+        checkpoint::save(dir, &self.model, &self.optimizer, &state, &extra).map_err(|e| explain(e, dir))
     }
 
     /// A run saved by [`Trainer::save`], ready to continue on `device` (with autodiff), and its tokenizer.
     pub fn resume(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), String> {
-        let (dir, state, tokenizer) = read_state(dir)?;
-        let model = load_weights(&state.config.model, &dir, device)?;
-        let optimizer = optimizer(&state.config.training)
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(read(&dir, OPTIMIZER_FILE)?))
-            .map_err(|e| format!("{} is not an optimizer state: {e}", dir.join(OPTIMIZER_FILE).display()))?;
+        let (found, state, tokenizer) = read_state(dir)?;
+        let model = load_weights(&state.config.model, &found, device)?;
+        let optimizer = checkpoint::load_optimizer(&found, optimizer(&state.config.training, &model))
+            .map_err(|e| explain(e, dir))?;
         let trainer = Trainer {
             config: state.config,
             model,
@@ -578,10 +565,20 @@ impl Trainer {
     // ANCHOR_END: checkpoint
 }
 
-const MODEL_FILE: &str = "model.bpk";
-const OPTIMIZER_FILE: &str = "optimizer.bpk";
-const STATE_FILE: &str = "state.json";
+/// The tokenizer, saved beside the kit's files.
 const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// A checkpoint error of the run saved as `dir`, with how to make one if there is none.
+fn explain(error: CheckpointError, dir: &Path) -> String {
+    match error {
+        CheckpointError::Missing(_) => format!(
+            "no checkpoint in {}: train one first with `cargo run --release -p gpt -- train --out {}`",
+            dir.display(),
+            dir.display()
+        ),
+        other => other.to_string(),
+    }
+}
 
 /// A trained model, its configuration and tokenizer, from a checkpoint directory, for inference on `device`.
 pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, Tokenizer), String> {
@@ -590,89 +587,25 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, T
     Ok((model, state.config, tokenizer))
 }
 
-/// The checkpoint directory actually found (see [`existing_checkpoint`]), its training state and its tokenizer,
+/// The checkpoint directory actually found (see [`checkpoint::find`]), its training state and its tokenizer,
 /// checked against each other.
-fn read_state(dir: &Path) -> Result<(std::path::PathBuf, TrainerState, Tokenizer), String> {
-    let dir = existing_checkpoint(dir)?;
-    let state: TrainerState = serde_json::from_slice(&read(&dir, STATE_FILE)?)
-        .map_err(|e| format!("{} is not a training state: {e}", dir.join(STATE_FILE).display()))?;
-    let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&read(&dir, TOKENIZER_FILE)?))?;
+fn read_state(dir: &Path) -> Result<(PathBuf, TrainerState, Tokenizer), String> {
+    let found = checkpoint::find(dir).map_err(|e| explain(e, dir))?;
+    let state: TrainerState = checkpoint::read_state(&found).map_err(|e| explain(e, dir))?;
+    let tokenizer = checkpoint::read_file(&found, TOKENIZER_FILE).map_err(|e| explain(e, dir))?;
+    let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&tokenizer))?;
     if tokenizer.vocab_size() != state.config.model.vocab_size {
         return Err(format!(
             "the checkpoint {} is inconsistent: its tokenizer has {} tokens, its model {}",
-            dir.display(),
+            found.display(),
             tokenizer.vocab_size(),
             state.config.model.vocab_size
         ));
     }
-    Ok((dir, state, tokenizer))
+    Ok((found, state, tokenizer))
 }
 
 /// The weights in `dir` loaded into a model of `config`; weights of another shape are an error that says so.
 pub fn load_weights(config: &GptConfig, dir: &Path, device: &Device) -> Result<Gpt, String> {
-    let path = dir.join(MODEL_FILE);
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read(dir, MODEL_FILE)?))
-        .map_err(|e| format!("{} is not a burnpack checkpoint: {e}", path.display()))?;
-    config.init(device).try_load_record(record).map_err(|e| {
-        format!(
-            "the weights in {} do not fit the model configuration {config:?} ({e}); they come from a different \
-             configuration: pass the checkpoint directory they were saved in",
-            path.display()
-        )
-    })
-}
-
-fn read(dir: &Path, file: &str) -> Result<Vec<u8>, String> {
-    let path = dir.join(file);
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}; is this a checkpoint directory?", path.display()))
-}
-
-/// `dir`, or its `.old` twin if a save was interrupted between its two renames.
-fn existing_checkpoint(dir: &Path) -> Result<std::path::PathBuf, String> {
-    let old = dir.with_extension("old");
-    if dir.join(STATE_FILE).exists() {
-        Ok(dir.to_path_buf())
-    } else if old.join(STATE_FILE).exists() {
-        Ok(old)
-    } else {
-        Err(format!(
-            "no checkpoint in {}: train one first with `cargo run --release -p gpt -- train --out {}`",
-            dir.display(),
-            dir.display()
-        ))
-    }
-}
-
-/// Makes `dir` hold exactly `files`: written into `dir.tmp`, then `dir` is renamed to `dir.old`, `dir.tmp` to
-/// `dir`, and `dir.old` removed.
-fn replace_dir(dir: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
-    let (tmp, old) = (dir.with_extension("tmp"), dir.with_extension("old"));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
-    }
-    std::fs::create_dir_all(&tmp)?;
-    for (name, bytes) in files {
-        std::fs::write(tmp.join(name), bytes)?;
-    }
-    if dir.exists() {
-        if old.exists() {
-            std::fs::remove_dir_all(&old)?;
-        }
-        std::fs::rename(dir, &old)?;
-    }
-    std::fs::rename(&tmp, dir)?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old)?;
-    }
-    Ok(())
-}
-
-/// A progress bar showing the step, the loss, tokens per second and the time left.
-pub fn progress_bar(steps: usize, start: usize) -> ProgressBar {
-    let bar = ProgressBar::new(steps as u64).with_position(start as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg} [{elapsed} < {eta}]")
-            .expect("a valid template"),
-    );
-    bar
+    checkpoint::load_model(dir, config.init(device)).map_err(|e| explain(e, dir))
 }

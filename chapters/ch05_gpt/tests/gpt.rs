@@ -10,7 +10,7 @@ use common::rng::SplitMix64;
 use common::testing::{backends, max_abs_diff, values};
 use gpt::data::random_windows;
 use gpt::generation::{GenerationError, draw, next_token_probabilities};
-use gpt::training::{cross_entropy, device_failure, learning_rate, load_checkpoint, load_weights, optimizer};
+use gpt::training::{cross_entropy, device_failure, load_checkpoint, load_weights, optimizer};
 use gpt::{GptConfig, KvCache, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 use proptest::prelude::*;
 
@@ -301,12 +301,12 @@ fn a_device_failure_names_its_cause_and_the_fix() {
 fn the_schedule_is_nanogpts() {
     let _rng = exclusive_rng();
     let config = RunConfig::baby(65).training;
-    assert_relative_eq!(learning_rate(&config, 0), 1e-3 / 101.0);
-    assert_relative_eq!(learning_rate(&config, 99), 1e-3 * 100.0 / 101.0);
-    assert_relative_eq!(learning_rate(&config, 100), 1e-3);
-    assert_relative_eq!(learning_rate(&config, 1050), 0.55e-3, epsilon = 1e-12); // halfway: the mean of 1e-3 and 1e-4
-    assert_relative_eq!(learning_rate(&config, 2000), 1e-4);
-    assert_relative_eq!(learning_rate(&config, 3000), 1e-4);
+    assert_relative_eq!(config.schedule().at(0), 1e-3 / 101.0);
+    assert_relative_eq!(config.schedule().at(99), 1e-3 * 100.0 / 101.0);
+    assert_relative_eq!(config.schedule().at(100), 1e-3);
+    assert_relative_eq!(config.schedule().at(1050), 0.55e-3, epsilon = 1e-12); // halfway: the mean of 1e-3 and 1e-4
+    assert_relative_eq!(config.schedule().at(2000), 1e-4);
+    assert_relative_eq!(config.schedule().at(3000), 1e-4);
 }
 
 /// With zero gradients Adam moves nothing, so what changes is the weight decay alone: matrices and embeddings
@@ -327,7 +327,7 @@ fn weight_decay_applies_to_matrices_only() {
     let zero_loss = model.forward(x).sum().mul_scalar(0.0);
     let grads = GradientsParams::from_grads(zero_loss.backward(), &model);
     let lr = 0.5;
-    let updated = optimizer(&config.training).step(lr, model.clone(), grads);
+    let updated = optimizer(&config.training, &model).step(lr, model.clone(), grads);
     let shrink = 1.0 - lr as f32 * config.training.weight_decay;
     let pairs2 = [
         (

@@ -132,7 +132,7 @@ fn three_training_steps_match_pytorch() {
                 step.loss
             );
             assert_abs_diff_eq!(
-                gpt::training::learning_rate(&run_config(f).training, i),
+                run_config(f).training.schedule().at(i),
                 step.learning_rate,
                 epsilon = 1e-12
             );

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::{Device, DeviceKind, DeviceType};
+use burn::tensor::Device;
 
 /// The device a user asks for, on the command line (`--device`) or in the `LLM_DEVICE` environment variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +72,11 @@ pub enum DeviceError {
          (a GPU's, or Mesa's software one: `apt-get install mesa-vulkan-drivers`) or use --device cpu"
     )]
     NoWgpuAdapter,
+    #[error(
+        "--device wgpu was asked for but this build has no wgpu backend: build with the `wgpu` feature (on by \
+         default; a notebook adds `features = [\"wgpu\"]` to its `:dep common` line), or use --device cpu"
+    )]
+    WgpuNotBuilt,
 }
 
 /// A device together with a one-line account of what it is and why it was picked.
@@ -91,30 +96,8 @@ impl fmt::Debug for SelectedDevice {
 pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError> {
     match choice {
         DeviceChoice::Cpu => Ok(cpu("cpu (flex), as asked".into())),
-        DeviceChoice::Wgpu => {
-            let adapter = wgpu_adapters().into_iter().next().ok_or(DeviceError::NoWgpuAdapter)?;
-            Ok(SelectedDevice {
-                description: format!("wgpu on {}, as asked", adapter.describe()),
-                device: Device::wgpu(DeviceKind::DefaultDevice),
-            })
-        }
-        DeviceChoice::Auto => {
-            let adapters = wgpu_adapters();
-            match adapters.iter().find(|adapter| adapter.is_real_gpu) {
-                Some(gpu) => Ok(SelectedDevice {
-                    description: format!("wgpu on {} (auto: a real GPU was found)", gpu.describe()),
-                    device: gpu.device.clone(),
-                }),
-                None => Ok(cpu(match adapters.first() {
-                    Some(software) => format!(
-                        "cpu (flex) (auto: wgpu's only adapter is {}, far slower than flex; \
-                         pass --device wgpu to use it anyway)",
-                        software.describe()
-                    ),
-                    None => "cpu (flex) (auto: wgpu finds no adapter)".into(),
-                })),
-            }
-        }
+        DeviceChoice::Wgpu => gpu::asked(),
+        DeviceChoice::Auto => Ok(gpu::real_gpu().unwrap_or_else(|why| cpu(format!("cpu (flex) (auto: {why})")))),
     }
 }
 
@@ -124,9 +107,10 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError
 /// lavapipe still runs every kernel, so the wgpu code path is really tested.
 ///
 /// # Panics
-/// If wgpu finds no adapter at all, with the fix: install a Vulkan driver (`apt-get install mesa-vulkan-drivers`).
+/// If wgpu finds no adapter at all, with the fix: install a Vulkan driver (`apt-get install mesa-vulkan-drivers`);
+/// or if this build has no wgpu backend (the `wgpu` feature, on by default).
 pub fn every_backend() -> Vec<(&'static str, Device)> {
-    let wgpu = select_device(DeviceChoice::Wgpu).unwrap_or_else(|err| panic!("{err}"));
+    let wgpu = gpu::asked().unwrap_or_else(|err| panic!("{err}"));
     vec![("flex", Device::flex()), ("wgpu", wgpu.device)]
 }
 
@@ -137,41 +121,91 @@ fn cpu(description: String) -> SelectedDevice {
     }
 }
 
-/// One wgpu adapter as burn sees it.
-struct WgpuAdapter {
-    device: Device,
-    name: String,
-    /// burn reports a physical card (PCI address, vendor) for real GPUs and none for CPUs and software
-    /// rasterizers such as llvmpipe.
-    is_real_gpu: bool,
-}
+/// The wgpu backend, when this build has it (the `wgpu` feature, on by default).
+#[cfg(feature = "wgpu")]
+mod gpu {
+    use burn::tensor::{Device, DeviceKind, DeviceType};
 
-impl WgpuAdapter {
-    fn describe(&self) -> String {
-        let kind = if self.is_real_gpu { "GPU" } else { "software adapter" };
-        format!("{} [{kind}]", self.name)
+    use super::{DeviceError, SelectedDevice};
+
+    /// wgpu on its preferred adapter, whatever it is.
+    pub fn asked() -> Result<SelectedDevice, DeviceError> {
+        let adapter = adapters().into_iter().next().ok_or(DeviceError::NoWgpuAdapter)?;
+        Ok(SelectedDevice {
+            description: format!("wgpu on {}, as asked", adapter.describe()),
+            device: Device::wgpu(DeviceKind::DefaultDevice),
+        })
+    }
+
+    /// wgpu on a real GPU, or why there is none to use.
+    pub fn real_gpu() -> Result<SelectedDevice, String> {
+        let adapters = adapters();
+        match adapters.iter().find(|adapter| adapter.is_real_gpu) {
+            Some(gpu) => Ok(SelectedDevice {
+                description: format!("wgpu on {} (auto: a real GPU was found)", gpu.describe()),
+                device: gpu.device.clone(),
+            }),
+            None => Err(match adapters.first() {
+                Some(software) => format!(
+                    "wgpu's only adapter is {}, far slower than flex; pass --device wgpu to use it anyway",
+                    software.describe()
+                ),
+                None => "wgpu finds no adapter".into(),
+            }),
+        }
+    }
+
+    /// One wgpu adapter as burn sees it.
+    pub struct Adapter {
+        device: Device,
+        name: String,
+        /// burn reports a physical card (PCI address, vendor) for real GPUs and none for CPUs and software
+        /// rasterizers such as llvmpipe.
+        pub is_real_gpu: bool,
+    }
+
+    impl Adapter {
+        fn describe(&self) -> String {
+            let kind = if self.is_real_gpu { "GPU" } else { "software adapter" };
+            format!("{} [{kind}]", self.name)
+        }
+    }
+
+    /// Every adapter wgpu enumerates, real GPUs first as wgpu orders them. Empty when there is no driver.
+    pub fn adapters() -> Vec<Adapter> {
+        // Enumeration opens the Vulkan loader; a machine with no loader at all makes some drivers panic instead of
+        // returning nothing, which for us simply means "no adapter".
+        std::panic::catch_unwind(|| {
+            Device::enumerate(DeviceType::Wgpu)
+                .into_vec()
+                .into_iter()
+                .filter_map(|device| {
+                    let identity = device.identity()?;
+                    Some(Adapter {
+                        is_real_gpu: identity.physical.is_some(),
+                        name: identity.name,
+                        device,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
     }
 }
 
-/// Every adapter wgpu enumerates, real GPUs first as wgpu orders them. Empty when there is no driver.
-fn wgpu_adapters() -> Vec<WgpuAdapter> {
-    // Enumeration opens the Vulkan loader; a machine with no loader at all makes some drivers panic instead of
-    // returning nothing, which for us simply means "no adapter".
-    std::panic::catch_unwind(|| {
-        Device::enumerate(DeviceType::Wgpu)
-            .into_vec()
-            .into_iter()
-            .filter_map(|device| {
-                let identity = device.identity()?;
-                Some(WgpuAdapter {
-                    is_real_gpu: identity.physical.is_some(),
-                    name: identity.name,
-                    device,
-                })
-            })
-            .collect()
-    })
-    .unwrap_or_default()
+/// A build without the wgpu backend (a notebook's kernel, which then compiles in half the time): `cpu` and `auto`
+/// run on flex, `wgpu` says how to get it.
+#[cfg(not(feature = "wgpu"))]
+mod gpu {
+    use super::{DeviceError, SelectedDevice};
+
+    pub fn asked() -> Result<SelectedDevice, DeviceError> {
+        Err(DeviceError::WgpuNotBuilt)
+    }
+
+    pub fn real_gpu() -> Result<SelectedDevice, String> {
+        Err("this build has no wgpu backend".into())
+    }
 }
 
 #[cfg(test)]
@@ -201,10 +235,11 @@ mod tests {
         assert_eq!(x.sum().into_scalar::<f32>(), 6.0);
     }
 
+    #[cfg(feature = "wgpu")]
     #[test]
     fn auto_never_picks_a_software_adapter() {
         let selected = select_device(DeviceChoice::Auto).unwrap();
-        let software_only = wgpu_adapters().iter().all(|adapter| !adapter.is_real_gpu);
+        let software_only = gpu::adapters().iter().all(|adapter| !adapter.is_real_gpu);
         if software_only {
             assert!(
                 selected.description.starts_with("cpu (flex) (auto"),
