@@ -10,12 +10,12 @@ use std::time::Instant;
 use serde_json::Value;
 use workspace_tests::{files_with_extension, repo_root};
 
-/// The cells of an executed notebook. The kernel compiles its cells in a folder of ours (`EVCXR_TMPDIR`), removed
-/// once it stops: evcxr's own temporary folder survives nbconvert stopping the kernel, with ~2 GB of build output.
-fn execute(notebook: &Path, out_dir: &Path) -> Vec<Value> {
-    let build_dir = out_dir.join("kernel-build");
+/// The cells of an executed notebook. The kernel compiles its cells in `build_dir` (`EVCXR_TMPDIR`), which every
+/// notebook shares: cargo then finds the dependencies and the chapter crates the kernel before it compiled still
+/// fresh there, and a kernel compiles only its own cells.
+fn execute(notebook: &Path, out_dir: &Path, build_dir: &Path) -> Vec<Value> {
     let status = Command::new("jupyter")
-        .env("EVCXR_TMPDIR", &build_dir)
+        .env("EVCXR_TMPDIR", build_dir)
         .args([
             "nbconvert",
             "--to",
@@ -28,7 +28,6 @@ fn execute(notebook: &Path, out_dir: &Path) -> Vec<Value> {
         .arg(notebook)
         .status()
         .expect("`jupyter` is on PATH (bash .ci/run installs it)");
-    let _ = std::fs::remove_dir_all(&build_dir);
     assert!(
         status.success(),
         "{} did not execute: nbconvert exited with {status}",
@@ -72,10 +71,13 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
     let notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
     assert!(!notebooks.is_empty(), "no notebooks found");
     let out_dir = std::env::temp_dir().join(format!("notebooks-{}", std::process::id()));
+    // `.ci/run` names the folder where its warm-up kernel already compiled every dependency; by default, a folder
+    // of this run's, removed at the end (it holds ~2 GB of build output).
+    let build_dir = std::env::var_os("LLM_NOTEBOOK_KERNEL_DIR").map_or_else(|| out_dir.join("kernel-build"), Into::into);
     for notebook in &notebooks {
         let name = notebook.file_name().unwrap().to_string_lossy();
         let start = Instant::now();
-        let cells = execute(notebook, &out_dir);
+        let cells = execute(notebook, &out_dir, &build_dir);
         eprintln!("executed {name} in {:.0} s", start.elapsed().as_secs_f64());
         for (index, cell) in cells.iter().enumerate() {
             let errors = errors(cell);
@@ -159,6 +161,11 @@ fn every_notebook_kernel_compiles_the_shared_crates_with_the_same_features() {
         assert!(
             features.keys().any(|p| p.starts_with("burn ")),
             "{name}'s kernel builds no burn"
+        );
+        assert!(
+            !features.keys().any(|p| p.starts_with("wgpu ")),
+            "{name}'s kernel builds the wgpu backend, which doubles its first compilation: give its chapter crates \
+             `default-features = false` (a learner with a GPU turns the `wgpu` feature on)"
         );
         for (package, features) in features {
             match first_seen.get(&package) {

@@ -21,7 +21,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, TensorMetadata, backend_extension};
+#[cfg(feature = "wgpu")]
+use burn::backend::Cube;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::{DType, Shape, TensorData};
 
@@ -81,7 +83,9 @@ fn sum_of_products(a: &[f32], b: &[f32]) -> f32 {
 
 // ANCHOR: backward
 /// The operation as a backend extension (see [`crate::gelu::FusedGelu`]).
-#[backend_extension(Flex, Cube, Autodiff)]
+// burn's GPU backend (`Cube`) exists only when the `wgpu` feature builds it.
+#[cfg_attr(feature = "wgpu", backend_extension(Flex, Cube, Autodiff))]
+#[cfg_attr(not(feature = "wgpu"), backend_extension(Flex, Autodiff))]
 pub trait FusedCausalSoftmax: Backend {
     /// $\mathrm{softmax}(s\,x)$ along the last dimension of `x: [.., t_q, t_k]`, where query row $i$ sees only the
     /// keys $j \le past + i$ (the others get weight 0).
@@ -164,12 +168,14 @@ impl SoftmaxBackward for Flex {
     }
 }
 
+#[cfg(feature = "wgpu")]
 impl FusedCausalSoftmax for Cube {
     fn causal_softmax(x: FloatTensor<Self>, scale: f32, past: usize) -> FloatTensor<Self> {
         composed_causal_softmax::<Self>(x, scale, past)
     }
 }
 
+#[cfg(feature = "wgpu")]
 impl SoftmaxBackward for Cube {
     fn softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
         composed_softmax_backward::<Self>(y, grad, scale)

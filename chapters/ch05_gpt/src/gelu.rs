@@ -19,7 +19,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, TensorMetadata, backend_extension};
+#[cfg(feature = "wgpu")]
+use burn::backend::Cube;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 
@@ -70,7 +72,9 @@ pub(crate) fn exp_non_positive(y: f32) -> f32 {
 // ANCHOR: backward
 /// The operation as a backend extension: a backend-independent signature that burn dispatches to the kernel of the
 /// backend a tensor lives on.
-#[backend_extension(Flex, Cube, Autodiff)]
+// burn's GPU backend (`Cube`) exists only when the `wgpu` feature builds it.
+#[cfg_attr(feature = "wgpu", backend_extension(Flex, Cube, Autodiff))]
+#[cfg_attr(not(feature = "wgpu"), backend_extension(Flex, Autodiff))]
 pub trait FusedGelu: Backend {
     /// $\mathrm{GELU}(x)$, element-wise.
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -145,12 +149,14 @@ pub(crate) fn like(x: &FlexTensor, values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, x.layout().shape().clone()))
 }
 
+#[cfg(feature = "wgpu")]
 impl FusedGelu for Cube {
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::gelu(x)
     }
 }
 
+#[cfg(feature = "wgpu")]
 impl GeluWithDerivative for Cube {
     fn gelu_with_derivative(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
         composed::<Self>(x)
