@@ -87,3 +87,29 @@ fn include_parsing_tells_anchors_from_line_ranges() {
         ]
     );
 }
+
+/// GitHub and the book show a notebook's figures only from its committed outputs (refreshed by the command in
+/// `tests/notebooks.rs`).
+#[test]
+fn every_committed_notebook_shows_its_figures() {
+    let notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
+    assert!(!notebooks.is_empty(), "no notebooks found");
+    for notebook in notebooks {
+        let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&notebook).unwrap()).unwrap();
+        let figures = json["cells"]
+            .as_array()
+            .expect("a notebook has cells")
+            .iter()
+            .flat_map(|cell| cell["outputs"].as_array().cloned().unwrap_or_default())
+            .filter(|output| {
+                output["data"].get("image/svg+xml").is_some() || output["data"]["text/html"].to_string().contains("<svg")
+            })
+            .count();
+        assert!(
+            figures > 0,
+            "{} is committed without its figures: run LLM_NOTEBOOKS_SAVE=1 cargo test --workspace --all-features \
+             --test notebooks",
+            notebook.display()
+        );
+    }
+}

@@ -1,6 +1,10 @@
 //! Executes every notebook headless through the evcxr Jupyter kernel, as a learner would run it top to bottom,
-//! and fails on any error output; checks that the kernels can share one build cache. Needs `jupyter` and
-//! `evcxr_jupyter` (`.ci/run` installs both); built only with `--features notebooks`.
+//! and fails on any error output (a notebook `assert!`s the numbers it claims); checks that the kernels can share
+//! one build. Needs `jupyter` and `evcxr_jupyter` (`.ci/run` installs both); built only with `--features notebooks`.
+//!
+//! The notebooks are committed with their outputs, so that GitHub and the book show their figures. To refresh
+//! them: `LLM_NOTEBOOKS_SAVE=1 cargo test --workspace --all-features --test notebooks`, which writes each executed
+//! notebook back over its source once it passed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,6 +100,9 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
             last["cell_type"] == "markdown" && text_of(&last["source"]).contains("Exercises"),
             "{name} does not end with its exercises"
         );
+        if std::env::var_os("LLM_NOTEBOOKS_SAVE").is_some() {
+            std::fs::copy(out_dir.join(notebook.file_name().unwrap()), notebook).expect("the notebook can be written");
+        }
     }
     let _ = std::fs::remove_dir_all(out_dir);
 }
