@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use burn::prelude::*;
 use clap::Parser;
-use gpt::training::shards_for;
-use gpt::{RunConfig, TokenSplits, TokenizerKind, Trainer};
+use gpt::{RunConfig, TokenSplits, TokenizerKind};
 
 #[derive(Parser)]
 struct Args {
@@ -33,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     let weights: HashMap<String, Vec<f32>> = serde_json::from_str(&std::fs::read_to_string(&args.weights)?)?;
 
     let device = Device::flex().autodiff();
-    let mut trainer = Trainer::new(config.clone(), &device).with_shards(shards_for(&config, &device));
+    let mut trainer = gpt::fast::new_trainer(config.clone(), &device);
     trainer.model = trainer.model.with_named_weights(&weights).map_err(|e| anyhow!(e))?;
     trainer
         .train(&data, config.training.max_iters, None, None)

@@ -8,7 +8,7 @@ use common::rng::SplitMix64;
 use crate::data::TokenSplits;
 use crate::generation::{SamplingConfig, generate};
 use crate::model::Gpt;
-use crate::training::{RunConfig, Trainer};
+use crate::training::Trainer;
 
 /// Random token ids: throughput does not depend on what the tokens say, and a benchmark should not need the data.
 pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits {
@@ -20,19 +20,13 @@ pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits
     }
 }
 
-/// Milliseconds per training step and training tokens per second, timed over `steps` steps after `warmup` untimed
-/// ones (the first steps pay for allocation and, on a GPU, for compiling kernels), each batch split in `shards`
-/// (see [`Trainer::with_shards`]). As in [`Trainer::train`], the steps do not wait for the device; the clock stops
-/// when the last loss has been read, that is when the device has finished every step. `device` must have autodiff.
-pub fn training_throughput(
-    config: &RunConfig,
-    device: &burn::tensor::Device,
-    shards: usize,
-    warmup: usize,
-    steps: usize,
-) -> Result<(f64, f64), String> {
+/// Milliseconds per training step and training tokens per second of `trainer`, timed over `steps` steps after
+/// `warmup` untimed ones (the first steps pay for allocation and, on a GPU, for compiling kernels), on random
+/// tokens. As in [`Trainer::train`], the steps do not wait for the device; the clock stops when the last loss has
+/// been read, that is when the device has finished every step.
+pub fn training_throughput(mut trainer: Trainer, warmup: usize, steps: usize) -> Result<(f64, f64), String> {
+    let config = trainer.config.clone();
     let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
-    let mut trainer = Trainer::new(config.clone(), device).with_shards(shards);
     for _ in 0..warmup {
         trainer.train_step(&data);
     }

@@ -8,20 +8,20 @@
 //! - [`data`]: the corpus as token ids, split 90/10, and batches of random windows;
 //! - [`training`]: nanoGPT's recipe (AdamW with decay on matrices only, warm-up + cosine, clipping, loss
 //!   estimates) and checkpoints a run resumes from exactly;
-//! - [`gelu`]: GELU as a fused CPU kernel with a hand-written backward pass, the GPT's MLP activation;
-//! - [`causal_softmax`](mod@causal_softmax): the attention's causal mask and softmax, fused the same way;
 //! - [`generation`]: greedy, temperature, top-k and top-p sampling, with or without the cache;
-//! - [`bench`](mod@bench): training and sampling throughput, and peak memory.
+//! - [`bench`](mod@bench): training and sampling throughput, and peak memory;
+//! - [`fast`] (feature `fast`, on by default): the same model on the CPU kernels of the appendix crate
+//!   `cpu_speed`, which the command-line tool trains with.
 
 pub mod bench;
-pub mod causal_softmax;
 pub mod data;
-pub mod gelu;
+#[cfg(feature = "fast")]
+pub mod fast;
 pub mod generation;
 pub mod model;
 pub mod training;
 
 pub use data::{TokenSplits, Tokenizer, TokenizerKind};
 pub use generation::{Generation, SamplingConfig, generate};
-pub use model::{Gpt, GptConfig, KvCache};
+pub use model::{Block, Gpt, GptConfig, KvCache};
 pub use training::{RunConfig, Trainer, TrainingConfig};

@@ -16,7 +16,8 @@ use common::figures::{write_loss_curve_png, write_loss_curve_svg};
 use common::train::progress_bar;
 use common::{DeviceChoice, select_device};
 use gpt::bench::{peak_memory_bytes, sampling_throughput, training_throughput};
-use gpt::training::{load_checkpoint, shards_for};
+use gpt::fast;
+use gpt::training::load_checkpoint;
 use gpt::{Gpt, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 
 /// mimalloc keeps the memory of freed tensors for the next ones; glibc's allocator returns large blocks to the
@@ -146,7 +147,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         (Trainer::new(config, &device), tokenizer, data)
     };
     let config = trainer.config.clone();
-    trainer = trainer.with_shards(shards_for(&config, &device));
+    trainer = fast::trainer(trainer, &device);
     println!(
         "data: {} training and {} validation tokens, vocabulary of {}",
         data.train.len(),
@@ -288,14 +289,18 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         config.training.batch_size
     );
     for (name, device) in devices {
-        let shards = shards_for(&config, &device);
-        let (ms, tokens_per_second) = training_throughput(&config, &device.clone().autodiff(), shards, 5, args.steps)
-            .map_err(|e| anyhow!("{name}: {e}"))?;
-        let split = match shards {
-            1 => "one thread".to_string(),
-            n => format!("batch split over {n} threads"),
-        };
-        println!("{name}: training {ms:.1} ms/step, {tokens_per_second:.0} tokens/s ({split})");
+        let autodiff = device.clone().autodiff();
+        let textbook = Trainer::new(config.clone(), &autodiff);
+        let appendix = fast::new_trainer(config.clone(), &autodiff);
+        for (path, trainer) in [("chapter 5's code", textbook), ("the appendix's kernels", appendix)] {
+            let threads = match trainer.shards() {
+                1 => "one thread".to_string(),
+                n => format!("batch split over {n} threads"),
+            };
+            let (ms, tokens_per_second) =
+                training_throughput(trainer, 5, args.steps).map_err(|e| anyhow!("{name}: {e}"))?;
+            println!("{name}: training with {path}: {ms:.1} ms/step, {tokens_per_second:.0} tokens/s ({threads})");
+        }
         device.seed(0);
         let model = config.model.init(&device);
         for use_cache in [false, true] {

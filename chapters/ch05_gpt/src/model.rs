@@ -1,15 +1,15 @@
 //! The GPT: a stack of pre-LN decoder blocks (causal self-attention, then a GELU MLP) between chapter 1's
 //! embeddings and a language-model head that reuses the token embedding matrix.
 //!
-//! Nothing here is new machinery: the attention is chapter 3's [`MultiHeadAttention`] with a causal mask (applied by
-//! this chapter's fused [`causal_softmax`]), the MLP and the residual connections are chapter 4's [`FeedForward`] and
-//! [`Residual`], the embeddings are chapter 1's [`InputEmbedding`]. What makes it a GPT is what is left out (no
-//! encoder, no cross-attention) and the objective: predict every next token.
+//! Nothing here is new machinery: the attention is chapter 3's [`MultiHeadAttention`] with chapter 2's causal mask,
+//! the MLP and the residual connections are chapter 4's [`FeedForward`] (with burn's GELU) and [`Residual`], the
+//! embeddings are chapter 1's [`InputEmbedding`]. What makes it a GPT is what is left out (no encoder, no
+//! cross-attention) and the objective: predict every next token. (The command-line tool runs the same model on
+//! faster CPU kernels: see [`crate::fast`] and the book's appendix.)
 
 use std::collections::HashMap;
 
-use crate::causal_softmax::causal_softmax;
-use crate::gelu::gelu;
+use attention::attention_weights;
 use burn::module::{ModuleMapper, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, LinearConfig};
 use burn::prelude::*;
@@ -61,14 +61,8 @@ impl Block {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = self
             .around_attention
-            .forward(x, |h| causal_self_attention(&self.attention, h, &mut None)); // no cache: no earlier keys
-        self.around_mlp.forward(x, |h| self.mlp_forward(h))
-    }
-
-    /// Chapter 4's MLP with its GELU computed by this chapter's fused kernel ([`crate::gelu`]): the same function,
-    /// several times faster on the CPU.
-    fn mlp_forward(&self, h: Tensor<3>) -> Tensor<3> {
-        self.mlp.forward_with(h, gelu)
+            .forward(x, |h| self.attention.self_attention(h, true, None).output);
+        self.around_mlp.forward(x, |h| self.mlp.forward(h))
     }
 }
 // ANCHOR_END: block
@@ -88,9 +82,15 @@ impl Gpt {
     /// Token ids `[batch, t]` (with `t <= block_size`) to next-token logits `[batch, t, vocab_size]`: the logits at
     /// position $t$ are the model's guess for token $t + 1$, made from tokens $0..=t$ only.
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.forward_with(tokens, Block::forward)
+    }
+
+    /// [`Gpt::forward`] with each block computed by `block`: another implementation of the same block (the CPU
+    /// kernels of [`crate::fast`]).
+    pub fn forward_with(&self, tokens: Tensor<2, Int>, block: impl Fn(&Block, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
         let mut x = self.dropout.forward(self.embedding.forward(tokens));
-        for block in &self.blocks {
-            x = block.forward(x);
+        for b in &self.blocks {
+            x = block(b, x);
         }
         self.lm_head(self.final_norm.forward(x))
     }
@@ -318,18 +318,17 @@ impl Gpt {
         for (block, layer_cache) in self.blocks.iter().zip(&mut cache.layers) {
             x = block
                 .around_attention
-                .forward(x, |h| causal_self_attention(&block.attention, h, layer_cache));
-            x = block.around_mlp.forward(x, |h| block.mlp_forward(h));
+                .forward(x, |h| cached_self_attention(&block.attention, h, layer_cache));
+            x = block.around_mlp.forward(x, |h| block.mlp.forward(h));
         }
         self.lm_head(self.final_norm.forward(x))
     }
 }
 
-/// Chapter 3's multi-head attention, causal: the queries of `x`'s positions attend to the keys and values in
-/// `cache` (none for a fresh sequence) and to their own, and `cache` then holds them all. New query $i$ stands at
-/// position $past + i$ and sees keys $0..=past + i$, which the fused [`causal_softmax`] applies without a mask
-/// tensor: the same weights as chapter 2's softmax under the causal mask.
-fn causal_self_attention(
+/// Chapter 3's multi-head attention, causal, for new positions after the `past` ones whose keys and values are in
+/// `cache` (none for a fresh sequence); `cache` then holds them all. New query $i$ stands at position $past + i$
+/// and may see keys $0..=past + i$: chapter 2's causal mask, shifted right by $past$.
+fn cached_self_attention(
     attention: &MultiHeadAttention,
     x: Tensor<3>,
     cache: &mut Option<(Tensor<4>, Tensor<4>)>,
@@ -339,9 +338,10 @@ fn causal_self_attention(
         Some((k, v)) => (Tensor::cat(vec![k, k_new], 2), Tensor::cat(vec![v, v_new], 2)),
         None => (k_new, v_new),
     };
-    let ([_, _, t_new, d_head], t_all) = (q.dims(), k.dims()[2]);
-    let scores = q.matmul(k.clone().swap_dims(2, 3)); // [batch, h, t_new, t_all]
-    let weights = causal_softmax(scores, 1.0 / (d_head as f64).sqrt(), t_all - t_new);
+    let (t_new, t_all) = (q.dims()[2], k.dims()[2]);
+    // `tril_mask` marks the keys above the `past`-th diagonal; the allowed ones are the others.
+    let allowed = Tensor::<2, Bool>::tril_mask([t_new, t_all], (t_all - t_new) as i64, &q.device()).bool_not();
+    let weights = attention_weights(q, k.clone(), Some(allowed.unsqueeze::<4>()));
     *cache = Some((k, v.clone()));
     attention.attend(weights, v)
 }

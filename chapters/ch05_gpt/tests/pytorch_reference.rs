@@ -1,7 +1,8 @@
 //! Three training steps of our GPT against PyTorch's, from the same weights on the same batches (a committed
 //! fixture, see `fixtures/make_pytorch_fixture.py`): the losses check the forward pass, the weights after three
 //! steps check the gradients, the clipping, the schedule and AdamW with its two parameter groups, on flex and on
-//! wgpu. Then the same steps split over threads ([`Trainer::with_shards`]) must give the same numbers.
+//! wgpu, for chapter 5's code and for the appendix's kernels (`gpt::fast`). Then the same steps split over threads
+//! ([`Trainer::with_shards`]) must give the same numbers.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -10,6 +11,7 @@ use approx::assert_abs_diff_eq;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use common::testing::{backends, max_abs_diff, values};
+use gpt::training::Forward;
 use gpt::{Gpt, GptConfig, RunConfig, Trainer, TrainingConfig};
 use serde::Deserialize;
 
@@ -104,11 +106,12 @@ fn batch(ids: &[i64], f: &Fixture, device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(ids.to_vec(), [f.batch_size, f.block_size]), device)
 }
 
-/// The fixture's three steps with our trainer, its batch split in `shards`: the losses, and the trained model.
-fn train(shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
+/// The fixture's three steps with our trainer computing with `forward`, its batch split in `shards`: the losses,
+/// and the trained model.
+fn train(forward: Forward, shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
     let f = fixture();
     let config = run_config(f);
-    let mut trainer = Trainer::new(config.clone(), device).with_shards(shards);
+    let mut trainer = Trainer::new(config.clone(), device).with_forward(forward).with_shards(shards);
     trainer.model = config.model.init(device).with_named_weights(&f.initial).unwrap();
     for step in &f.steps {
         trainer.train_step_on(batch(&step.x, f, device), batch(&step.y, f, device));
@@ -121,8 +124,10 @@ fn train(shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
 #[test]
 fn three_training_steps_match_pytorch() {
     let f = fixture();
-    for (name, device) in backends() {
-        let (losses, model) = train(1, &device.clone().autodiff());
+    let paths: [(&str, Forward); 2] = [("chapter 5's code", Gpt::forward), ("the appendix's kernels", gpt::fast::forward)];
+    for ((name, device), (path, forward)) in backends().iter().flat_map(|b| paths.iter().map(move |p| (b, p))) {
+        let name = format!("{name}, {path}");
+        let (losses, model) = train(*forward, 1, &device.clone().autodiff());
         for (i, (ours, step)) in losses.iter().zip(&f.steps).enumerate() {
             // Otherwise the fixture would not test clipping.
             assert!(step.grad_norm > f.grad_clip, "step {i} of the fixture is not clipped");
@@ -144,7 +149,7 @@ fn three_training_steps_match_pytorch() {
             let worst = max_abs_diff(&ours, theirs);
             // Each step moves a weight by up to the learning rate (1e-2); the errors stay 1,000 times smaller on
             // flex (7e-7 measured). wgpu sums in other orders and has its own GELU (1e-5 measured on lavapipe).
-            let tolerance = if *name == "wgpu" { 5e-5 } else { 1e-5 };
+            let tolerance = if name.starts_with("wgpu") { 5e-5 } else { 1e-5 };
             assert!(
                 worst < tolerance,
                 "{name}, {path}: differs from PyTorch by up to {worst:e}"
@@ -156,10 +161,10 @@ fn three_training_steps_match_pytorch() {
 #[test]
 fn a_batch_split_over_threads_takes_the_same_steps() {
     let device = Device::flex().autodiff();
-    let (one_pass, model) = train(1, &device);
+    let (one_pass, model) = train(gpt::fast::forward, 1, &device);
     for shards in [2, 3, 9] {
         // 9 > the batch of 4: as many slices as sequences
-        let (split, split_model) = train(shards, &device);
+        let (split, split_model) = train(gpt::fast::forward, shards, &device);
         for (a, b) in one_pass.iter().zip(&split) {
             assert_abs_diff_eq!(a, b, epsilon = 1e-5);
         }

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use burn::tensor::activation;
 use common::testing::{assert_input_gradient_matches_finite_differences, backends, values};
-use gpt::gelu::{gelu, gelu_and_derivative};
+use cpu_speed::gelu::{gelu, gelu_and_derivative};
 use proptest::prelude::*;
 
 /// $\Phi(x) = \tfrac12 + \int_0^x \varphi(t)\,dt$ in `f64` by Simpson's rule on 2,000 intervals: a reference that

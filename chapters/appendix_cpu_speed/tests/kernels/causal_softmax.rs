@@ -5,7 +5,7 @@ use attention::masked_softmax;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use common::testing::{assert_input_gradient_matches_finite_differences, backends, max_abs_diff, values};
-use gpt::causal_softmax::causal_softmax;
+use cpu_speed::causal_softmax::causal_softmax;
 use proptest::prelude::*;
 
 /// Chapter 2's way: scale, then [`masked_softmax`] with query $i$ allowed keys $0..=past + i$.

@@ -2,7 +2,7 @@
 //! `Linear::forward` does it (one matrix product per sequence) and as one `[batch * t, d_in]` product, forward and
 //! backward, for the baby preset's shapes (one data-parallel slice: 6 sequences of 64 tokens).
 //!
-//! `RAYON_NUM_THREADS=1 cargo run --release -p gpt --example position_wise_speed` prints the best time of three
+//! `RAYON_NUM_THREADS=1 cargo run --release -p cpu_speed --example position_wise_speed` prints the best time of three
 //! rounds for each, and checks that both give the same outputs.
 
 use std::time::Instant;

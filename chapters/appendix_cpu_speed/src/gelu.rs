@@ -1,4 +1,5 @@
-//! GELU as one fused CPU kernel with a hand-written backward pass (the book's "Speed" section explains why).
+//! GELU as one fused CPU kernel with a hand-written backward pass (the book's appendix "Making it fast on a CPU"
+//! explains why).
 //!
 //! burn's CPU backend evaluates $\mathrm{GELU}(x) = x\,\Phi(x)$, with $\Phi(x) = \tfrac12\bigl(1 +
 //! \mathrm{erf}(x/\sqrt2)\bigr)$, one element at a time through a scalar `erf` function, and evaluates `erf`

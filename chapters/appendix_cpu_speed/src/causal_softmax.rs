@@ -1,5 +1,5 @@
-//! The causal softmax of attention as one fused CPU kernel with a hand-written backward pass (the book's "Speed"
-//! section explains why).
+//! The causal softmax of attention as one fused CPU kernel with a hand-written backward pass (the book's appendix
+//! "Making it fast on a CPU" explains why).
 //!
 //! Chapter 2 computes the attention weights of a causal model in steps: scale the scores, fill the hidden ones with
 //! $-\infty$ (negating a boolean mask first), subtract each row's maximum, exponentiate, sum, divide. On burn's CPU

@@ -1,0 +1,82 @@
+//! Data parallelism on one machine: a batch split in slices computed at once, one per core, as PyTorch's
+//! `DistributedDataParallel` spreads a batch over GPUs.
+
+use burn::module::{ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use rayon::prelude::*;
+
+// ANCHOR: batch_gradients
+/// The batch's loss and its gradient, computed in `shards` slices of the batch at once, one per thread. Each slice
+/// runs forward and backward on its own copy of the model ([`Module::fork`]: the same parameters, new leaves of a
+/// graph of its own, so the threads never share an autodiff graph). Slice $s$ holds $b_s$ of the batch's $B$
+/// sequences, so the batch's mean loss is $L = \sum_s \tfrac{b_s}{B} L_s$ and its gradient the sum of the slices'
+/// gradients of $\tfrac{b_s}{B} L_s$: the same step as one pass over the whole batch, up to rounding. `loss` is
+/// the mean loss of a model on inputs `x` with targets `y`. The returned loss stays on the device (without its
+/// graph).
+pub fn batch_gradients<M>(
+    model: &M,
+    x: Tensor<2, Int>,
+    y: Tensor<2, Int>,
+    shards: usize,
+    loss: impl Fn(&M, Tensor<2, Int>, Tensor<2, Int>) -> Tensor<1> + Send + Sync,
+) -> (Tensor<1>, GradientsParams)
+where
+    M: Module,
+{
+    let batch = x.dims()[0];
+    let shards = shards.clamp(1, batch.max(1)); // never an empty slice
+    let slices: Vec<_> = (0..shards)
+        .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
+        .map(|rows| (model.clone().fork(&x.device()), x.clone().slice([rows.clone()]), y.clone().slice([rows])))
+        .collect();
+    let slice_gradients = |(model, x, y): (M, Tensor<2, Int>, Tensor<2, Int>)| {
+        let share = x.dims()[0] as f32 / batch as f32;
+        let loss = loss(&model, x, y).mul_scalar(share);
+        (loss.clone().inner(), GradientsParams::from_grads(loss.backward(), &model))
+    };
+    let parallel = slices.len() > 1;
+    let (losses, mut gradients): (Vec<Tensor<1>>, Vec<GradientsParams>) =
+        map_in_order(slices, parallel, slice_gradients).into_iter().unzip();
+    let mut sum = SumGradients { slices: &mut gradients, total: GradientsParams::new() };
+    model.visit(&mut sum);
+    let loss = losses.into_iter().reduce(|a, b| a + b).expect("at least one slice");
+    (loss, sum.total)
+}
+// ANCHOR_END: batch_gradients
+
+/// How many slices to split a batch in on `device`: one per core of the CPU; one on a GPU, which is parallel inside
+/// every operation already, and one when the model draws dropout masks, so that such a run stays reproducible
+/// (the slices' threads would draw from the device's one generator in whatever order they come to it).
+pub fn shards_for(device: &Device, dropout: f64) -> usize {
+    if *device == Device::flex() && dropout == 0.0 {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}
+
+/// `f` applied to each of `items`, results in the items' order; on rayon's threads when `parallel`, otherwise on
+/// this one (a GPU device is best left to one thread).
+pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, parallel: bool, f: impl Fn(T) -> R + Send + Sync) -> Vec<R> {
+    if parallel {
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
+    }
+}
+
+/// Adds up, parameter by parameter, the gradients of the slices of a batch.
+struct SumGradients<'a> {
+    slices: &'a mut [GradientsParams],
+    total: GradientsParams,
+}
+
+impl ModuleVisitor for SumGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let grads = self.slices.iter_mut().filter_map(|g| g.remove::<D>(param.id));
+        if let Some(sum) = grads.reduce(|a, b| a + b) {
+            self.total.register(param.id, sum);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! What a run is made of: the model's and the training's configurations, nanoGPT's presets, and the learning-rate
+//! schedule they give.
+
+use burn::prelude::*;
+use common::train::WarmupCosine;
+
+use crate::data::TokenizerKind;
+use crate::model::GptConfig;
+
+// ANCHOR: config
+/// The optimisation knobs of nanoGPT's `train.py`, with the defaults of its CPU "baby" Shakespeare run.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainingConfig {
+    #[config(default = 2000)]
+    pub max_iters: usize,
+    #[config(default = 12)]
+    pub batch_size: usize,
+    /// The peak learning rate, reached at the end of the warm-up.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Where the cosine decay ends.
+    #[config(default = 1e-4)]
+    pub min_lr: f64,
+    #[config(default = 100)]
+    pub warmup_iters: usize,
+    #[config(default = 2000)]
+    pub lr_decay_iters: usize,
+    /// AdamW's decoupled weight decay, applied to weight matrices and embeddings only.
+    #[config(default = 0.1)]
+    pub weight_decay: f32,
+    #[config(default = 0.9)]
+    pub beta1: f32,
+    /// 0.99 rather than Adam's 0.999: with few tokens per step, a shorter memory of the gradient's scale.
+    #[config(default = 0.99)]
+    pub beta2: f32,
+    /// Gradients are rescaled so that their global L2 norm is at most this.
+    #[config(default = 1.0)]
+    pub grad_clip: f32,
+    /// Estimate both losses (and save a checkpoint) every this many steps, and after the last.
+    #[config(default = 250)]
+    pub eval_interval: usize,
+    /// Batches per loss estimate.
+    #[config(default = 20)]
+    pub eval_iters: usize,
+    #[config(default = 1337)]
+    pub seed: u64,
+}
+
+/// Everything a run is made from: the model, its training, and the tokenizer to build.
+#[derive(Config, Debug, PartialEq)]
+pub struct RunConfig {
+    pub model: GptConfig,
+    pub training: TrainingConfig,
+    #[config(default = "TokenizerKind::Char")]
+    pub tokenizer: TokenizerKind,
+}
+// ANCHOR_END: config
+
+// ANCHOR: presets
+impl RunConfig {
+    /// nanoGPT's CPU run on Tiny Shakespeare: `--block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
+    /// --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0`, learning rate 1e-3 to 1e-4, 100 warm-up steps,
+    /// beta2 0.99, 20 batches per loss estimate. Val loss about 1.88 in a few minutes on a laptop CPU.
+    pub fn baby(vocab_size: usize) -> Self {
+        RunConfig::new(GptConfig::new(vocab_size), TrainingConfig::new())
+    }
+
+    /// nanoGPT's GPU Shakespeare run (`config/train_shakespeare_char.py`): 6 layers, 6 heads, 384 wide, block
+    /// 256, batch 64, dropout 0.2, 5000 steps, 200 batches per loss estimate. Val loss about 1.47.
+    pub fn small(vocab_size: usize) -> Self {
+        RunConfig::new(
+            GptConfig::new(vocab_size)
+                .with_block_size(256)
+                .with_n_layer(6)
+                .with_n_head(6)
+                .with_n_embd(384)
+                .with_dropout(0.2),
+            TrainingConfig::new()
+                .with_batch_size(64)
+                .with_max_iters(5000)
+                .with_lr_decay_iters(5000)
+                .with_eval_iters(200),
+        )
+    }
+
+    /// A model small enough to train in seconds, for tests and smoke runs.
+    pub fn tiny(vocab_size: usize) -> Self {
+        RunConfig::new(
+            GptConfig::new(vocab_size)
+                .with_block_size(16)
+                .with_n_layer(2)
+                .with_n_head(2)
+                .with_n_embd(32),
+            TrainingConfig::new()
+                .with_batch_size(8)
+                .with_max_iters(60)
+                .with_lr_decay_iters(60)
+                .with_warmup_iters(10)
+                .with_eval_interval(20)
+                .with_eval_iters(4),
+        )
+    }
+
+    /// A preset by name (`baby`, `small`, `tiny`), or a JSON file written by [`Config::save`]; `vocab_size` comes from
+    /// the tokenizer.
+    pub fn named(name: &str, vocab_size: usize) -> Result<Self, String> {
+        let mut config = match name {
+            "baby" => Self::baby(vocab_size),
+            "small" => Self::small(vocab_size),
+            "tiny" => Self::tiny(vocab_size),
+            path => RunConfig::load(path).map_err(|e| {
+                format!("--config {path:?} is neither a preset (baby, small, tiny) nor a readable config file: {e}")
+            })?,
+        };
+        config.model.vocab_size = vocab_size;
+        Ok(config)
+    }
+}
+// ANCHOR_END: presets
+
+// ANCHOR: schedule
+impl TrainingConfig {
+    /// nanoGPT's `get_lr` with this run's numbers: the kit's warm-up over `warmup_iters` to `learning_rate`, then a
+    /// half cosine down to `min_lr` at `lr_decay_iters`, then flat.
+    pub fn schedule(&self) -> WarmupCosine {
+        WarmupCosine {
+            peak: self.learning_rate,
+            floor: self.min_lr,
+            warmup_steps: self.warmup_iters,
+            decay_end: self.lr_decay_iters,
+        }
+    }
+}
+// ANCHOR_END: schedule
