@@ -102,7 +102,8 @@ fn every_committed_notebook_shows_its_figures() {
             .iter()
             .flat_map(|cell| cell["outputs"].as_array().cloned().unwrap_or_default())
             .filter(|output| {
-                output["data"].get("image/svg+xml").is_some() || output["data"]["text/html"].to_string().contains("<svg")
+                output["data"].get("image/svg+xml").is_some()
+                    || output["data"]["text/html"].to_string().contains("<svg")
             })
             .count();
         assert!(

@@ -11,7 +11,13 @@ use workspace_tests::{files_with_extension, repo_root};
 fn rendered_dom(page: &Path) -> String {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let output = Command::new(&chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--dump-dom",
+        ])
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap_or_else(|err| panic!("cannot run {chromium} (apt install chromium, or set CHROMIUM): {err}"));
@@ -26,7 +32,9 @@ fn prose_text(html: &str) -> String {
     for element in ["script", "style", "pre", "code"] {
         let (open, close) = (format!("<{element}"), format!("</{element}>"));
         while let Some(start) = text.find(&open) {
-            let end = text[start..].find(&close).map_or(text.len(), |end| start + end + close.len());
+            let end = text[start..]
+                .find(&close)
+                .map_or(text.len(), |end| start + end + close.len());
             text.replace_range(start..end, " ");
         }
     }
@@ -40,9 +48,16 @@ fn prose_text(html: &str) -> String {
             _ => {}
         }
     }
-    [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#39;", "'"), ("&nbsp;", " "), ("&amp;", "&")]
-        .iter()
-        .fold(out, |text, (entity, character)| text.replace(entity, character))
+    [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&nbsp;", " "),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(out, |text, (entity, character)| text.replace(entity, character))
 }
 
 /// What in `text` is TeX a browser showed as is: a `$`, or a backslash command such as `\frac`.
@@ -63,7 +78,11 @@ fn raw_tex(text: &str) -> Vec<String> {
 fn every_formula_renders_and_every_chapter_number_shows_once() {
     let build = repo_root().join("book/build");
     let pages = files_with_extension(&build, "html");
-    assert!(pages.len() > 3, "no built book in {}: run `mdbook build book` first", build.display());
+    assert!(
+        pages.len() > 3,
+        "no built book in {}: run `mdbook build book` first",
+        build.display()
+    );
     let mut formulas = 0;
     for page in &pages {
         let name = page.file_name().unwrap().to_string_lossy();
@@ -73,7 +92,10 @@ fn every_formula_renders_and_every_chapter_number_shows_once() {
         let raw = raw_tex(&text);
         assert!(raw.is_empty(), "{name} shows TeX as text: {raw:#?}");
         for n in 1..=20 {
-            assert!(!text.contains(&format!("{n}. {n}. ")), "{name} numbers chapter {n} twice in its sidebar");
+            assert!(
+                !text.contains(&format!("{n}. {n}. ")),
+                "{name} numbers chapter {n} twice in its sidebar"
+            );
         }
     }
     assert!(formulas > 100, "the book shows only {formulas} formulas as MathML");
@@ -82,7 +104,10 @@ fn every_formula_renders_and_every_chapter_number_shows_once() {
 #[test]
 fn prose_text_leaves_out_code_and_finds_raw_tex() {
     let html = "<p>a <code>$x$</code> b</p><pre><code>\\frac</code></pre><script>var d = '$';</script><p>c &amp; \\alpha $y$</p>";
-    assert_eq!(prose_text(html).split_whitespace().collect::<Vec<_>>(), ["a", "b", "c", "&", "\\alpha", "$y$"]);
+    assert_eq!(
+        prose_text(html).split_whitespace().collect::<Vec<_>>(),
+        ["a", "b", "c", "&", "\\alpha", "$y$"]
+    );
     assert_eq!(raw_tex("q = \\frac and $y$").len(), 3);
     assert!(raw_tex("<math><mi>x</mi></math> costs 5 \\ 2").is_empty());
 }

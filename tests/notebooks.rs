@@ -77,7 +77,8 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
     let out_dir = std::env::temp_dir().join(format!("notebooks-{}", std::process::id()));
     // `.ci/run` names the folder where its warm-up kernel already compiled every dependency; by default, a folder
     // of this run's, removed at the end (it holds ~2 GB of build output).
-    let build_dir = std::env::var_os("LLM_NOTEBOOK_KERNEL_DIR").map_or_else(|| out_dir.join("kernel-build"), Into::into);
+    let build_dir =
+        std::env::var_os("LLM_NOTEBOOK_KERNEL_DIR").map_or_else(|| out_dir.join("kernel-build"), Into::into);
     for notebook in &notebooks {
         let name = notebook.file_name().unwrap().to_string_lossy();
         let start = Instant::now();

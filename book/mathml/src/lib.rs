@@ -9,7 +9,11 @@ use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 #[derive(Debug, thiserror::Error)]
 pub enum MathError {
     #[error("line {line}: cannot convert the formula `{formula}`: {message}")]
-    Latex { line: usize, formula: String, message: String },
+    Latex {
+        line: usize,
+        formula: String,
+        message: String,
+    },
     #[error("line {line}: a `$$` display formula is opened but never closed (close it with `$$`, or write `\\$`)")]
     Unclosed { line: usize },
 }
@@ -48,7 +52,9 @@ impl Formulas {
                     }
                     prose += line;
                 }
-                (Some(open), Some(marker)) if marker.starts_with(open.as_str()) && line.trim().len() == marker.len() => {
+                (Some(open), Some(marker))
+                    if marker.starts_with(open.as_str()) && line.trim().len() == marker.len() =>
+                {
                     fence = None;
                     out += line;
                 }
@@ -91,11 +97,14 @@ impl Formulas {
     }
 
     fn convert(&self, latex: &str, display: MathDisplay, line: usize) -> Result<String, MathError> {
-        let converted = self.converter.convert_with_local_state(latex, display).map_err(|error| MathError::Latex {
-            line,
-            formula: latex.trim().to_string(),
-            message: error.to_string(),
-        })?;
+        let converted = self
+            .converter
+            .convert_with_local_state(latex, display)
+            .map_err(|error| MathError::Latex {
+                line,
+                formula: latex.trim().to_string(),
+                message: error.to_string(),
+            })?;
         Ok(markdown_inert(&converted.mathml))
     }
 }
@@ -175,15 +184,26 @@ mod tests {
     fn an_inline_formula_becomes_inline_mathml() {
         let html = render("a **query** $q_i = x_i W^Q$: what position $i$ looks for\n");
         assert_eq!(html.matches("<math>").count(), 2, "{html}");
-        assert!(html.starts_with("a **query** <math>") && html.contains("<msub>"), "{html}");
+        assert!(
+            html.starts_with("a **query** <math>") && html.contains("<msub>"),
+            "{html}"
+        );
         assert!(!html.contains('$') && !html.contains("q_i"), "{html}");
     }
 
     #[test]
     fn a_display_formula_over_several_lines_becomes_one_line_of_block_mathml() {
-        let html = render("Then\n\n$$s_{ij} = \\frac{q_i \\cdot k_j}{\\sqrt{d_k}}, \\qquad\no_i = \\sum_j a_{ij}\\, v_j .$$\n\nso\n");
-        let math = html.lines().find(|line| line.starts_with("<math display=\"block\">")).expect("a block formula");
-        assert!(math.ends_with("</math>") && math.contains("<mfrac>") && math.contains("<msqrt>"), "{math}");
+        let html = render(
+            "Then\n\n$$s_{ij} = \\frac{q_i \\cdot k_j}{\\sqrt{d_k}}, \\qquad\no_i = \\sum_j a_{ij}\\, v_j .$$\n\nso\n",
+        );
+        let math = html
+            .lines()
+            .find(|line| line.starts_with("<math display=\"block\">"))
+            .expect("a block formula");
+        assert!(
+            math.ends_with("</math>") && math.contains("<mfrac>") && math.contains("<msqrt>"),
+            "{math}"
+        );
         assert_eq!(html.lines().count(), 5, "{html}");
     }
 
@@ -196,16 +216,28 @@ mod tests {
     #[test]
     fn markdown_syntax_inside_a_formula_cannot_reach_markdown() {
         let html = render("$a_1 * b_2 * c$ and $[x]$\n");
-        let text: String = html.split('<').filter_map(|piece| piece.split_once('>').map(|(_, text)| text)).collect();
+        let text: String = html
+            .split('<')
+            .filter_map(|piece| piece.split_once('>').map(|(_, text)| text))
+            .collect();
         assert!(!text.contains(['*', '_', '[', ']']), "{text}");
         assert!(text.contains("&#91;x&#93;"), "{text}");
     }
 
     #[test]
     fn a_formula_that_cannot_be_read_names_its_line_and_text() {
-        let error = Formulas::default().render("one\n\ntwo $x \\notacommand y$\n").unwrap_err().to_string();
-        assert!(error.starts_with("line 3:") && error.contains("\\notacommand"), "{error}");
+        let error = Formulas::default()
+            .render("one\n\ntwo $x \\notacommand y$\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("line 3:") && error.contains("\\notacommand"),
+            "{error}"
+        );
         let error = Formulas::default().render("a\n$$x = 1\n").unwrap_err().to_string();
-        assert!(error.starts_with("line 2:") && error.contains("never closed"), "{error}");
+        assert!(
+            error.starts_with("line 2:") && error.contains("never closed"),
+            "{error}"
+        );
     }
 }

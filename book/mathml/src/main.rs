@@ -22,7 +22,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read mdBook's input: {e}"))?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read mdBook's input: {e}"))?;
     let [_context, mut book]: [Value; 2] = serde_json::from_str(&input)
         .map_err(|e| format!("mdBook's input is not the [context, book] JSON a preprocessor receives: {e}"))?;
     render_chapters(&Formulas::default(), &mut book)?;
@@ -34,12 +36,18 @@ fn render_chapters(formulas: &Formulas, value: &mut Value) -> Result<(), String>
     match value {
         Value::Object(object) => {
             if let Some(Value::Object(chapter)) = object.get_mut("Chapter") {
-                let name = chapter.get("name").and_then(Value::as_str).unwrap_or("a chapter").to_string();
+                let name = chapter
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("a chapter")
+                    .to_string();
                 if let Some(Value::String(content)) = chapter.get_mut("content") {
                     *content = formulas.render(content).map_err(|e| format!("{name}, {e}"))?;
                 }
             }
-            object.values_mut().try_for_each(|child| render_chapters(formulas, child))
+            object
+                .values_mut()
+                .try_for_each(|child| render_chapters(formulas, child))
         }
         Value::Array(items) => items.iter_mut().try_for_each(|child| render_chapters(formulas, child)),
         _ => Ok(()),

@@ -15,14 +15,14 @@
 //! As for [`crate::gelu`], burn routes the operation by backend: this kernel on `flex`, chapter 2's steps on `wgpu`,
 //! and the backward pass above whenever gradients are tracked.
 
+#[cfg(feature = "wgpu")]
+use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-#[cfg(feature = "wgpu")]
-use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::{DType, Shape, TensorData};

@@ -28,17 +28,29 @@ where
     let shards = shards.clamp(1, batch.max(1)); // never an empty slice
     let slices: Vec<_> = (0..shards)
         .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
-        .map(|rows| (model.clone().fork(&x.device()), x.clone().slice([rows.clone()]), y.clone().slice([rows])))
+        .map(|rows| {
+            (
+                model.clone().fork(&x.device()),
+                x.clone().slice([rows.clone()]),
+                y.clone().slice([rows]),
+            )
+        })
         .collect();
     let slice_gradients = |(model, x, y): (M, Tensor<2, Int>, Tensor<2, Int>)| {
         let share = x.dims()[0] as f32 / batch as f32;
         let loss = loss(&model, x, y).mul_scalar(share);
-        (loss.clone().inner(), GradientsParams::from_grads(loss.backward(), &model))
+        (
+            loss.clone().inner(),
+            GradientsParams::from_grads(loss.backward(), &model),
+        )
     };
     let parallel = slices.len() > 1;
     let (losses, mut gradients): (Vec<Tensor<1>>, Vec<GradientsParams>) =
         map_in_order(slices, parallel, slice_gradients).into_iter().unzip();
-    let mut sum = SumGradients { slices: &mut gradients, total: GradientsParams::new() };
+    let mut sum = SumGradients {
+        slices: &mut gradients,
+        total: GradientsParams::new(),
+    };
     model.visit(&mut sum);
     let loss = losses.into_iter().reduce(|a, b| a + b).expect("at least one slice");
     (loss, sum.total)

@@ -13,6 +13,8 @@
 //! burn routes the operation to a kernel by backend: this one on `flex`, burn's own GELU on `wgpu` (already a
 //! fused GPU kernel there), and our backward pass whenever gradients are tracked.
 
+#[cfg(feature = "wgpu")]
+use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -20,8 +22,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::tensor::FloatTensor;
-#[cfg(feature = "wgpu")]
-use burn::backend::Cube;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};

@@ -535,7 +535,10 @@ struct ParameterGradients {
 
 impl burn::module::ModuleVisitor for ParameterGradients {
     fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-        let grad = self.grads.get::<D>(param.id).expect("every parameter takes part in the loss");
+        let grad = self
+            .grads
+            .get::<D>(param.id)
+            .expect("every parameter takes part in the loss");
         self.values.push(values(grad));
     }
 }
@@ -549,15 +552,25 @@ fn the_appendix_kernels_give_the_textbook_logits_and_gradients() {
     for (name, device) in backends() {
         let autodiff = device.clone().autodiff();
         autodiff.seed(21);
-        let config = GptConfig::new(13).with_block_size(9).with_n_layer(2).with_n_head(2).with_n_embd(16);
+        let config = GptConfig::new(13)
+            .with_block_size(9)
+            .with_n_layer(2)
+            .with_n_head(2)
+            .with_n_embd(16);
         let model = config.init(&autodiff);
         let mut rng = SplitMix64::new(5);
         let mut tokens = || (0..3 * 9).map(|_| rng.below(13) as i64).collect::<Vec<_>>();
-        let (x, y) = (ids(&tokens(), &autodiff).reshape([3, 9]), ids(&tokens(), &autodiff).reshape([3, 9]));
+        let (x, y) = (
+            ids(&tokens(), &autodiff).reshape([3, 9]),
+            ids(&tokens(), &autodiff).reshape([3, 9]),
+        );
         let gradients = |logits: Tensor<3>| {
             let loss = cross_entropy(logits.clone(), y.clone());
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let mut visitor = ParameterGradients { grads, values: Vec::new() };
+            let mut visitor = ParameterGradients {
+                grads,
+                values: Vec::new(),
+            };
             model.visit(&mut visitor);
             (values(logits), visitor.values)
         };
@@ -568,7 +581,10 @@ fn the_appendix_kernels_give_the_textbook_logits_and_gradients() {
         assert_eq!(plain_grads.len(), fast_grads.len());
         for (index, (plain, fast)) in plain_grads.iter().zip(&fast_grads).enumerate() {
             let worst = max_abs_diff(plain, fast);
-            assert!(worst < 1e-5, "{name}: parameter {index}'s gradients differ by up to {worst:e}");
+            assert!(
+                worst < 1e-5,
+                "{name}: parameter {index}'s gradients differ by up to {worst:e}"
+            );
         }
     }
 }

@@ -111,7 +111,9 @@ fn batch(ids: &[i64], f: &Fixture, device: &Device) -> Tensor<2, Int> {
 fn train(forward: Forward, shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
     let f = fixture();
     let config = run_config(f);
-    let mut trainer = Trainer::new(config.clone(), device).with_forward(forward).with_shards(shards);
+    let mut trainer = Trainer::new(config.clone(), device)
+        .with_forward(forward)
+        .with_shards(shards);
     trainer.model = config.model.init(device).with_named_weights(&f.initial).unwrap();
     for step in &f.steps {
         trainer.train_step_on(batch(&step.x, f, device), batch(&step.y, f, device));
@@ -124,7 +126,10 @@ fn train(forward: Forward, shards: usize, device: &Device) -> (Vec<f32>, Gpt) {
 #[test]
 fn three_training_steps_match_pytorch() {
     let f = fixture();
-    let paths: [(&str, Forward); 2] = [("chapter 5's code", Gpt::forward), ("the appendix's kernels", gpt::fast::forward)];
+    let paths: [(&str, Forward); 2] = [
+        ("chapter 5's code", Gpt::forward),
+        ("the appendix's kernels", gpt::fast::forward),
+    ];
     for ((name, device), (path, forward)) in backends().iter().flat_map(|b| paths.iter().map(move |p| (b, p))) {
         let name = format!("{name}, {path}");
         let (losses, model) = train(*forward, 1, &device.clone().autodiff());

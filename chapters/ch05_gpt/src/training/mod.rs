@@ -175,7 +175,10 @@ impl Trainer {
             return cpu_speed::data_parallel::batch_gradients(&self.model, x, y, self.shards, loss_of);
         }
         let loss = loss_of(&self.model, x, y);
-        (loss.clone().inner(), GradientsParams::from_grads(loss.backward(), &self.model))
+        (
+            loss.clone().inner(),
+            GradientsParams::from_grads(loss.backward(), &self.model),
+        )
     }
     // ANCHOR_END: step
 
