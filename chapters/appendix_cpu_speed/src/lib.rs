@@ -8,7 +8,7 @@
 //! - [`gelu`]: GELU and its derivative in one vectorised loop, with a backward pass that is one product;
 //! - [`causal_softmax`](mod@causal_softmax): the attention's scale, causal mask and softmax in one loop per row,
 //!   with no mask tensor, and a backward pass from the output alone;
-//! - [`attention`]: chapter 3's causal self-attention (with a KV cache) on that softmax;
+//! - [`attention`]: chapter 3's causal self-attention on that softmax;
 //! - [`data_parallel`]: each batch split over the CPU's cores, one copy of the model per slice, the gradients
 //!   summed.
 //!

@@ -21,7 +21,7 @@ pub fn forward(model: &Gpt, tokens: Tensor<2, Int>) -> Tensor<3> {
 pub fn block(block: &Block, x: Tensor<3>) -> Tensor<3> {
     let x = block
         .around_attention
-        .forward(x, |h| causal_self_attention(&block.attention, h, &mut None)); // no cache: no earlier keys
+        .forward(x, |h| causal_self_attention(&block.attention, h));
     block.around_mlp.forward(x, |h| block.mlp.forward_with(h, gelu))
 }
 // ANCHOR_END: fast
