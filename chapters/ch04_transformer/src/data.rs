@@ -79,6 +79,14 @@ pub struct Vocabulary {
     tokens: Vec<String>,
 }
 
+/// A token outside a [`Vocabulary`]: its text and the tokens the vocabulary knows (specials left out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown token {token:?}: the vocabulary is {}", known.join(", "))]
+pub struct UnknownToken {
+    pub token: String,
+    pub known: Vec<String>,
+}
+
 impl Vocabulary {
     /// The source side: the special tokens, then every word [`number_to_words`] uses.
     pub fn words() -> Self {
@@ -105,10 +113,10 @@ impl Vocabulary {
     }
 
     /// The id of `token`, or an error naming it and listing the vocabulary.
-    pub fn id(&self, token: &str) -> Result<usize, String> {
-        self.tokens.iter().position(|t| t == token).ok_or_else(|| {
-            let known: Vec<&str> = self.tokens[SPECIALS.len()..].iter().map(String::as_str).collect();
-            format!("unknown token {token:?}: the vocabulary is {}", known.join(", "))
+    pub fn id(&self, token: &str) -> Result<usize, UnknownToken> {
+        self.tokens.iter().position(|t| t == token).ok_or_else(|| UnknownToken {
+            token: token.to_string(),
+            known: self.tokens[SPECIALS.len()..].to_vec(),
         })
     }
 

@@ -41,6 +41,8 @@ fn splits_never_share_a_number() {
 #[test]
 fn an_unknown_word_is_a_clear_error() {
     let error = Vocabulary::words().id("eleventy").unwrap_err();
+    assert_eq!(error.token, "eleventy");
+    let error = error.to_string();
     assert!(
         error.contains("unknown token \"eleventy\"") && error.contains("hundred"),
         "{error}"

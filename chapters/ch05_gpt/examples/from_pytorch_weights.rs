@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use anyhow::anyhow;
 use burn::prelude::*;
 use clap::Parser;
 use gpt::{RunConfig, TokenSplits, TokenizerKind};
@@ -26,20 +25,18 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let text = tokens::data::load_tiny_shakespeare(None)?;
-    let (tokenizer, data) = TokenSplits::build(&text, TokenizerKind::Char).map_err(|e| anyhow!(e))?;
+    let (tokenizer, data) = TokenSplits::build(&text, TokenizerKind::Char)?;
     let mut config = RunConfig::baby(tokenizer.vocab_size());
     config.training.seed = args.seed;
     let weights: HashMap<String, Vec<f32>> = serde_json::from_str(&std::fs::read_to_string(&args.weights)?)?;
 
     let device = Device::flex().autodiff();
     let mut trainer = gpt::fast::new_trainer(config.clone(), &device);
-    trainer.model = trainer.model.with_named_weights(&weights).map_err(|e| anyhow!(e))?;
-    trainer
-        .train(&data, config.training.max_iters, None, None)
-        .map_err(|e| anyhow!(e))?;
+    trainer.model = trainer.model.with_named_weights(&weights)?;
+    trainer.train(&data, config.training.max_iters, None, None)?;
 
     let losses: Vec<f32> = trainer.history.iter().map(|point| point.train_loss).collect();
-    let whole_val_loss = trainer.whole_split_loss(&data.val).map_err(|e| anyhow!(e))?;
+    let whole_val_loss = trainer.whole_split_loss(&data.val)?;
     let result = serde_json::json!({
         "about": "burn (flex), examples/from_pytorch_weights.rs",
         "seed": args.seed,

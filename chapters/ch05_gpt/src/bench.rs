@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use common::rng::SplitMix64;
 
+use crate::GptError;
 use crate::data::TokenSplits;
 use crate::generation::{SamplingConfig, generate};
 use crate::model::Gpt;
@@ -24,7 +25,7 @@ pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits
 /// `warmup` untimed ones (the first steps pay for allocation and, on a GPU, for compiling kernels), on random
 /// tokens. As in [`Trainer::train`], the steps do not wait for the device; the clock stops when the last loss has
 /// been read, that is when the device has finished every step.
-pub fn training_throughput(mut trainer: Trainer, warmup: usize, steps: usize) -> Result<(f64, f64), String> {
+pub fn training_throughput(mut trainer: Trainer, warmup: usize, steps: usize) -> Result<(f64, f64), GptError> {
     let config = trainer.config.clone();
     let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
     for _ in 0..warmup {

@@ -8,6 +8,8 @@ use common::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
 use tokens::{BpeTokenizer, CharTokenizer};
 
+use crate::GptError;
+
 /// The tokenizer a model was trained with; it travels in the checkpoint, since token ids mean nothing without it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tokenizer {
@@ -34,17 +36,17 @@ impl Tokenizer {
     }
 
     /// The ids of `text`; an error names the first character the vocabulary lacks.
-    pub fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, GptError> {
         match self {
-            Tokenizer::Char(t) => t.encode(text).map_err(|e| e.to_string()),
+            Tokenizer::Char(t) => Ok(t.encode(text)?),
             Tokenizer::Bpe(t) => Ok(t.encode(text)),
         }
     }
 
-    pub fn decode(&self, ids: &[u32]) -> Result<String, String> {
+    pub fn decode(&self, ids: &[u32]) -> Result<String, GptError> {
         match self {
-            Tokenizer::Char(t) => t.decode(ids).map_err(|e| e.to_string()),
-            Tokenizer::Bpe(t) => t.decode(ids).map_err(|e| e.to_string()),
+            Tokenizer::Char(t) => Ok(t.decode(ids)?),
+            Tokenizer::Bpe(t) => Ok(t.decode(ids)?),
         }
     }
 
@@ -60,16 +62,16 @@ impl Tokenizer {
         serde_json::to_string(&stored).expect("strings and integer pairs always serialize")
     }
 
-    pub fn from_json(json: &str) -> Result<Self, String> {
-        let stored: StoredTokenizer = serde_json::from_str(json).map_err(|e| format!("not a tokenizer file: {e}"))?;
-        match stored {
-            StoredTokenizer::Char { vocab } => CharTokenizer::from_corpus(&vocab)
-                .map(Tokenizer::Char)
-                .map_err(|e| e.to_string()),
-            StoredTokenizer::Bpe { merges } => BpeTokenizer::from_merges(merges)
-                .map(Tokenizer::Bpe)
-                .map_err(|e| e.to_string()),
-        }
+    /// The tokenizer stored as `json` by [`Tokenizer::to_json`], read from the file `path` (named in errors).
+    pub fn from_json(json: &str, path: &Path) -> Result<Self, GptError> {
+        let stored: StoredTokenizer = serde_json::from_str(json).map_err(|e| GptError::TokenizerFile {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(match stored {
+            StoredTokenizer::Char { vocab } => Tokenizer::Char(CharTokenizer::from_corpus(&vocab)?),
+            StoredTokenizer::Bpe { merges } => Tokenizer::Bpe(BpeTokenizer::from_merges(merges)?),
+        })
     }
 }
 
@@ -92,16 +94,14 @@ pub struct TokenSplits {
 impl TokenSplits {
     /// Tokenizes `text` with a new tokenizer of `kind` (a BPE learns its merges from the training part only) and
     /// splits it 90/10. Errors on an empty corpus.
-    pub fn build(text: &str, kind: TokenizerKind) -> Result<(Tokenizer, TokenSplits), String> {
+    pub fn build(text: &str, kind: TokenizerKind) -> Result<(Tokenizer, TokenSplits), GptError> {
         if text.is_empty() {
-            return Err("the corpus is empty: point --data at a text file with something in it".into());
+            return Err(GptError::EmptyCorpus);
         }
         let (train_text, _) = text.split_at(text.floor_char_boundary(text.len() * 9 / 10));
         let tokenizer = match kind {
-            TokenizerKind::Char => Tokenizer::Char(CharTokenizer::from_corpus(text).map_err(|e| e.to_string())?),
-            TokenizerKind::Bpe(vocab_size) => {
-                Tokenizer::Bpe(BpeTokenizer::train(train_text, vocab_size).map_err(|e| e.to_string())?)
-            }
+            TokenizerKind::Char => Tokenizer::Char(CharTokenizer::from_corpus(text)?),
+            TokenizerKind::Bpe(vocab_size) => Tokenizer::Bpe(BpeTokenizer::train(train_text, vocab_size)?),
         };
         let splits = TokenSplits::encode(text, &tokenizer)?;
         Ok((tokenizer, splits))
@@ -109,21 +109,13 @@ impl TokenSplits {
 
     /// An error naming the split that is too short for one window of `block_size` + 1 tokens, the least a batch
     /// draws from.
-    pub fn check_windows_fit(&self, block_size: usize) -> Result<(), String> {
-        for (name, ids) in [("training", &self.train), ("validation", &self.val)] {
-            if ids.len() <= block_size {
-                return Err(format!(
-                    "the {name} split has {} tokens, too few for one window of {block_size} + 1: use a longer text \
-                     (validation is its last 10%) or a config with a smaller block_size",
-                    ids.len()
-                ));
-            }
-        }
-        Ok(())
+    pub fn check_windows_fit(&self, block_size: usize) -> Result<(), GptError> {
+        check_window_fits("the training split", &self.train, block_size)?;
+        check_window_fits("the validation split", &self.val, block_size)
     }
 
     /// `text` in the ids of an existing `tokenizer` (a resumed run's), split 90/10.
-    pub fn encode(text: &str, tokenizer: &Tokenizer) -> Result<TokenSplits, String> {
+    pub fn encode(text: &str, tokenizer: &Tokenizer) -> Result<TokenSplits, GptError> {
         let ids = tokenizer.encode(text)?;
         let (train, val) = tokens::data::split_train_val(&ids, 0.9);
         Ok(TokenSplits {
@@ -144,7 +136,7 @@ pub fn random_windows(
     rng: &mut SplitMix64,
     device: &Device,
 ) -> (Tensor<2, Int>, Tensor<2, Int>) {
-    check_window_fits(ids, block_size).unwrap_or_else(|e| panic!("{e}"));
+    check_window_fits("the text", ids, block_size).unwrap_or_else(|e| panic!("{e}"));
     let starts: Vec<usize> = (0..batch_size).map(|_| rng.below(ids.len() - block_size)).collect();
     windows_at(ids, &starts, block_size, device)
 }
@@ -169,20 +161,15 @@ pub fn windows_at(
 }
 // ANCHOR_END: batch
 
-/// An error unless `ids` holds at least one window of `block_size` + 1 tokens.
-pub fn check_window_fits(ids: &[u32], block_size: usize) -> Result<(), String> {
+/// An error unless `ids` (`what`, in the message) holds at least one window of `block_size` + 1 tokens.
+pub fn check_window_fits(what: &'static str, ids: &[u32], block_size: usize) -> Result<(), GptError> {
     if ids.len() > block_size {
         Ok(())
     } else {
-        Err(format!(
-            "{} tokens cannot fill a window of {block_size} + 1: use more text or a smaller block_size",
-            ids.len()
-        ))
+        Err(GptError::TooFewTokens {
+            what,
+            tokens: ids.len(),
+            block_size,
+        })
     }
-}
-
-/// Reads a tokenizer file written with a checkpoint.
-pub fn read_tokenizer(path: &Path) -> Result<Tokenizer, String> {
-    let json = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Tokenizer::from_json(&json).map_err(|e| format!("{}: {e}", path.display()))
 }

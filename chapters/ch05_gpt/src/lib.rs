@@ -9,12 +9,14 @@
 //! - [`training`]: nanoGPT's recipe (AdamW with decay on matrices only, warm-up + cosine, clipping, loss
 //!   estimates) and checkpoints a run resumes from exactly;
 //! - [`generation`]: greedy, temperature, top-k and top-p sampling, with or without the cache;
+//! - [`GptError`]: what can go wrong reading data, configurations and checkpoints, and on the device;
 //! - [`bench`](mod@bench): training and sampling throughput, and peak memory;
 //! - [`fast`] (feature `fast`, on by default): the same model on the CPU kernels of the appendix crate
 //!   `cpu_speed`, which the command-line tool trains with.
 
 pub mod bench;
 pub mod data;
+mod error;
 #[cfg(feature = "fast")]
 pub mod fast;
 pub mod generation;
@@ -22,6 +24,7 @@ pub mod model;
 pub mod training;
 
 pub use data::{TokenSplits, Tokenizer, TokenizerKind};
+pub use error::GptError;
 pub use generation::{Generation, SamplingConfig, generate};
 pub use model::{Block, Gpt, GptConfig, KvCache};
 pub use training::{RunConfig, Trainer, TrainingConfig};

@@ -130,7 +130,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
     let started = Instant::now();
     let (mut trainer, tokenizer, data) = if args.resume {
-        let (trainer, tokenizer) = Trainer::resume(&args.out, &device).map_err(|e| anyhow!(e))?;
+        let (trainer, tokenizer) = Trainer::resume(&args.out, &device)?;
         let data = TokenSplits::encode(&text, &tokenizer).map_err(|e| {
             anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
         })?;
@@ -138,8 +138,8 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         (trainer, tokenizer, data)
     } else {
         let kind = args.bpe.map_or(TokenizerKind::Char, TokenizerKind::Bpe);
-        let (tokenizer, data) = TokenSplits::build(&text, kind).map_err(|e| anyhow!(e))?;
-        let mut config = RunConfig::named(&args.config, tokenizer.vocab_size()).map_err(|e| anyhow!(e))?;
+        let (tokenizer, data) = TokenSplits::build(&text, kind)?;
+        let mut config = RunConfig::named(&args.config, tokenizer.vocab_size())?;
         config.tokenizer = kind;
         if let Some(seed) = args.seed {
             config.training.seed = seed;
@@ -171,11 +171,9 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     }
     let until = args.max_iters.unwrap_or(config.training.max_iters);
     let progress = progress_bar(until.min(config.training.max_iters), trainer.step);
-    trainer
-        .train(&data, until, Some((&args.out, &tokenizer)), Some(&progress))
-        .map_err(|e| anyhow!(e))?;
+    trainer.train(&data, until, Some((&args.out, &tokenizer)), Some(&progress))?;
     progress.finish();
-    trainer.save(&args.out, &tokenizer).map_err(|e| anyhow!(e))?;
+    trainer.save(&args.out, &tokenizer)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "trained to step {} in {seconds:.1} s; checkpoint {}",
@@ -190,7 +188,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
             last.val_loss.exp()
         );
     }
-    let val_loss = trainer.whole_split_loss(&data.val).map_err(|e| anyhow!(e))?;
+    let val_loss = trainer.whole_split_loss(&data.val)?;
     println!(
         "whole validation split ({} tokens, no sampling noise): loss {val_loss:.4}, perplexity {:.2}",
         data.val.len(),
@@ -217,7 +215,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
     let selected = select_device(args.device.device)?;
-    let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device).map_err(|e| anyhow!(e))?;
+    let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device)?;
     let sampling = SamplingConfig::new()
         .with_temperature(args.temperature)
         .with_top_k(Some(args.top_k))
@@ -255,7 +253,7 @@ fn print_sample(
             generation.prompt_tokens_dropped
         );
     }
-    let text = tokenizer.decode(&generation.tokens).map_err(|e| anyhow!(e))?;
+    let text = tokenizer.decode(&generation.tokens)?;
     let text = match stop.and_then(|s| text.find(s).map(|at| at + s.len())) {
         Some(end) => &text[..end],
         None => &text,
@@ -265,7 +263,7 @@ fn print_sample(
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let config = RunConfig::named(&args.config, 65).map_err(|e| anyhow!(e))?;
+    let config = RunConfig::named(&args.config, 65)?;
     let devices: Vec<(String, Device)> = match args.device {
         DeviceChoice::Auto => common::every_backend()
             .into_iter()
@@ -298,7 +296,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 n => format!("batch split over {n} threads"),
             };
             let (ms, tokens_per_second) =
-                training_throughput(trainer, 5, args.steps).map_err(|e| anyhow!("{name}: {e}"))?;
+                training_throughput(trainer, 5, args.steps).with_context(|| format!("timing {name}"))?;
             println!("{name}: training with {path}: {ms:.1} ms/step, {tokens_per_second:.0} tokens/s ({threads})");
         }
         device.seed(0);

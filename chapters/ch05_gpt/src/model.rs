@@ -19,6 +19,8 @@ use tokens::{InputEmbedding, InputEmbeddingConfig};
 use transformer::blocks::Residual;
 use transformer::{Activation, FeedForward, NormPosition};
 
+use crate::GptError;
+
 // ANCHOR: config
 /// The knobs of nanoGPT's `GPTConfig`, with the defaults of its CPU "baby" Shakespeare run.
 #[derive(Config, Debug, PartialEq)]
@@ -214,7 +216,7 @@ impl Gpt {
     /// This model with every parameter replaced by the values at its path in `weights` (`blocks.0.attention.w_q.weight`
     /// to a flat array in burn's `[d_in, d_out]` layout): how weights drawn or trained elsewhere (PyTorch, in the
     /// reference test and `examples/from_pytorch_weights.rs`) come in. Every parameter must be there, at its size.
-    pub fn with_named_weights(self, weights: &HashMap<String, Vec<f32>>) -> Result<Self, String> {
+    pub fn with_named_weights(self, weights: &HashMap<String, Vec<f32>>) -> Result<Self, GptError> {
         let mut load = LoadNamedWeights {
             weights,
             path: Vec::new(),
@@ -224,10 +226,9 @@ impl Gpt {
         if load.problems.is_empty() {
             Ok(model)
         } else {
-            Err(format!(
-                "the weights do not fit this model: {}",
-                load.problems.join("; ")
-            ))
+            Err(GptError::WeightsDoNotFit {
+                problems: load.problems,
+            })
         }
     }
 }

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use common::rng::SplitMix64;
-use common::train::checkpoint::{self, CheckpointError};
+use common::train::checkpoint;
 use serde::{Deserialize, Serialize};
 
 use super::{Evaluation, RunConfig, Trainer, optimizer};
+use crate::GptError;
 use crate::data::Tokenizer;
 use crate::model::{Gpt, GptConfig};
 use common::train::LossPoint;
@@ -29,7 +30,7 @@ impl Trainer {
     /// Writes the model, the optimizer's state, the step, the batch generator, the history, the configuration
     /// and the tokenizer to the directory `dir`, atomically (the kit's [`checkpoint::save`]: a crash mid-write
     /// leaves the previous checkpoint whole).
-    pub fn save(&mut self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), String> {
+    pub fn save(&mut self, dir: &Path, tokenizer: &Tokenizer) -> Result<(), GptError> {
         self.read_losses()?;
         let state = TrainerState {
             config: self.config.clone(),
@@ -40,15 +41,14 @@ impl Trainer {
         };
         let tokenizer = tokenizer.to_json();
         let extra: [(&str, &[u8]); 1] = [(TOKENIZER_FILE, tokenizer.as_bytes())];
-        checkpoint::save(dir, &self.model, &self.optimizer, &state, &extra).map_err(|e| explain(e, dir))
+        Ok(checkpoint::save(dir, &self.model, &self.optimizer, &state, &extra)?)
     }
 
     /// A run saved by [`Trainer::save`], ready to continue on `device` (with autodiff), and its tokenizer.
-    pub fn resume(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), String> {
+    pub fn resume(dir: &Path, device: &Device) -> Result<(Self, Tokenizer), GptError> {
         let (found, state, tokenizer) = read_state(dir)?;
         let model = load_weights(&state.config.model, &found, device)?;
-        let optimizer = checkpoint::load_optimizer(&found, optimizer(&state.config.training, &model))
-            .map_err(|e| explain(e, dir))?;
+        let optimizer = checkpoint::load_optimizer(&found, optimizer(&state.config.training, &model))?;
         let trainer = Trainer {
             config: state.config,
             model,
@@ -70,20 +70,8 @@ impl Trainer {
 /// The tokenizer, saved beside the kit's files.
 const TOKENIZER_FILE: &str = "tokenizer.json";
 
-/// A checkpoint error of the run saved as `dir`, with how to make one if there is none.
-fn explain(error: CheckpointError, dir: &Path) -> String {
-    match error {
-        CheckpointError::Missing(_) => format!(
-            "no checkpoint in {}: train one first with `cargo run --release -p gpt -- train --out {}`",
-            dir.display(),
-            dir.display()
-        ),
-        other => other.to_string(),
-    }
-}
-
 /// A trained model, its configuration and tokenizer, from a checkpoint directory, for inference on `device`.
-pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, Tokenizer), String> {
+pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, Tokenizer), GptError> {
     let (dir, state, tokenizer) = read_state(dir)?;
     let model = load_weights(&state.config.model, &dir, device)?;
     Ok((model, state.config, tokenizer))
@@ -91,23 +79,22 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, T
 
 /// The checkpoint directory actually found (see [`checkpoint::find`]), its training state and its tokenizer,
 /// checked against each other.
-fn read_state(dir: &Path) -> Result<(PathBuf, TrainerState, Tokenizer), String> {
-    let found = checkpoint::find(dir).map_err(|e| explain(e, dir))?;
-    let state: TrainerState = checkpoint::read_state(&found).map_err(|e| explain(e, dir))?;
-    let tokenizer = checkpoint::read_file(&found, TOKENIZER_FILE).map_err(|e| explain(e, dir))?;
-    let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&tokenizer))?;
+fn read_state(dir: &Path) -> Result<(PathBuf, TrainerState, Tokenizer), GptError> {
+    let found = checkpoint::find(dir)?;
+    let state: TrainerState = checkpoint::read_state(&found)?;
+    let tokenizer = checkpoint::read_file(&found, TOKENIZER_FILE)?;
+    let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&tokenizer), &found.join(TOKENIZER_FILE))?;
     if tokenizer.vocab_size() != state.config.model.vocab_size {
-        return Err(format!(
-            "the checkpoint {} is inconsistent: its tokenizer has {} tokens, its model {}",
-            found.display(),
-            tokenizer.vocab_size(),
-            state.config.model.vocab_size
-        ));
+        return Err(GptError::InconsistentCheckpoint {
+            dir: found,
+            tokenizer: tokenizer.vocab_size(),
+            model: state.config.model.vocab_size,
+        });
     }
     Ok((found, state, tokenizer))
 }
 
 /// The weights in `dir` loaded into a model of `config`; weights of another shape are an error that says so.
-pub fn load_weights(config: &GptConfig, dir: &Path, device: &Device) -> Result<Gpt, String> {
-    checkpoint::load_model(dir, config.init(device)).map_err(|e| explain(e, dir))
+pub fn load_weights(config: &GptConfig, dir: &Path, device: &Device) -> Result<Gpt, GptError> {
+    Ok(checkpoint::load_model(dir, config.init(device))?)
 }

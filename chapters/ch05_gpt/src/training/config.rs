@@ -4,6 +4,7 @@
 use burn::prelude::*;
 use common::train::WarmupCosine;
 
+use crate::GptError;
 use crate::data::TokenizerKind;
 use crate::model::GptConfig;
 
@@ -103,13 +104,14 @@ impl RunConfig {
 
     /// A preset by name (`baby`, `small`, `tiny`), or a JSON file written by [`Config::save`]; `vocab_size` comes from
     /// the tokenizer.
-    pub fn named(name: &str, vocab_size: usize) -> Result<Self, String> {
+    pub fn named(name: &str, vocab_size: usize) -> Result<Self, GptError> {
         let mut config = match name {
             "baby" => Self::baby(vocab_size),
             "small" => Self::small(vocab_size),
             "tiny" => Self::tiny(vocab_size),
-            path => RunConfig::load(path).map_err(|e| {
-                format!("--config {path:?} is neither a preset (baby, small, tiny) nor a readable config file: {e}")
+            path => RunConfig::load(path).map_err(|e| GptError::UnknownConfig {
+                name: path.to_string(),
+                message: e.to_string(),
             })?,
         };
         config.model.vocab_size = vocab_size;

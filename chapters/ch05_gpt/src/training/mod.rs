@@ -9,7 +9,7 @@
 
 pub mod checkpoint;
 pub mod config;
-pub mod device;
+mod device;
 
 use std::path::Path;
 use std::time::Instant;
@@ -23,11 +23,11 @@ use common::train::{LossPoint, adamw, clip_global_norm};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use crate::GptError;
 use crate::data::{TokenSplits, Tokenizer, check_window_fits, random_windows, windows_at};
 use crate::model::Gpt;
 pub use checkpoint::{load_checkpoint, load_weights};
 pub use config::{RunConfig, TrainingConfig};
-pub use device::device_failure;
 use device::read_scalars;
 
 /// How a model turns token ids into logits: [`Gpt::forward`], or the same computed another way (`gpt::fast`).
@@ -192,7 +192,7 @@ impl Trainer {
 
     /// Brings the losses of the steps since the last read from the device into `history`, in one transfer (one wait
     /// for the device), and returns the latest step's loss.
-    pub fn read_losses(&mut self) -> Result<Option<f32>, String> {
+    pub fn read_losses(&mut self) -> Result<Option<f32>, GptError> {
         if !self.unread.is_empty() {
             let (steps, losses): (Vec<_>, Vec<_>) =
                 self.unread.drain(..).map(|(step, lr, loss)| ((step, lr), loss)).unzip();
@@ -210,7 +210,7 @@ impl Trainer {
 
     /// nanoGPT's `estimate_loss`: the mean loss over `eval_iters` random batches of each split, with dropout off.
     /// Its batches come from a generator of their own, so evaluating never changes the training batches.
-    pub fn evaluate(&mut self, data: &TokenSplits) -> Result<Evaluation, String> {
+    pub fn evaluate(&mut self, data: &TokenSplits) -> Result<Evaluation, GptError> {
         data.check_windows_fit(self.config.model.block_size)?;
         self.read_losses()?;
         let (model_config, config) = (&self.config.model, &self.config.training);
@@ -225,7 +225,7 @@ impl Trainer {
             // The batches are independent: with several shards, as many threads share them. Their losses are read
             // from the device together, in one wait.
             let losses = self.map_batches(batches, |(x, y)| cross_entropy(forward(&model, x), y));
-            Ok::<_, String>(read_scalars(losses)?.iter().sum::<f32>() / config.eval_iters.max(1) as f32)
+            Ok::<_, GptError>(read_scalars(losses)?.iter().sum::<f32>() / config.eval_iters.max(1) as f32)
         };
         let evaluation = Evaluation {
             step: self.step,
@@ -244,9 +244,9 @@ impl Trainer {
     /// \rfloor$ of them (a tail too short for one is left out), with dropout off: the split's loss without the
     /// sampling noise of [`Trainer::evaluate`]'s estimate (about 0.01 for nanoGPT's 20 batches), so two runs can be
     /// compared on it. Computed `batch_size` windows at a time, on as many threads as the trainer has shards.
-    pub fn whole_split_loss(&self, ids: &[u32]) -> Result<f64, String> {
+    pub fn whole_split_loss(&self, ids: &[u32]) -> Result<f64, GptError> {
         let (block_size, batch_size) = (self.config.model.block_size, self.config.training.batch_size.max(1));
-        check_window_fits(ids, block_size)?;
+        check_window_fits("the split", ids, block_size)?;
         let windows = (ids.len() - 1) / block_size;
         let starts: Vec<usize> = (0..windows).map(|i| i * block_size).collect();
         let model = self.model.valid();
@@ -276,7 +276,7 @@ impl Trainer {
         until: usize,
         checkpoint: Option<(&Path, &Tokenizer)>,
         progress: Option<&ProgressBar>,
-    ) -> Result<(), String> {
+    ) -> Result<(), GptError> {
         data.check_windows_fit(self.config.model.block_size)?;
         let (hidden, show) = (ProgressBar::hidden(), progress.is_some());
         let progress = progress.unwrap_or(&hidden);
