@@ -11,6 +11,7 @@ use crate::train::LossPoint;
 
 /// Rasterises an SVG document into a PNG file of the same size, on a white background, with the system's fonts (a
 /// machine without any gets the drawing without its labels).
+#[cfg(feature = "png")]
 pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn Error>> {
     use resvg::{tiny_skia, usvg};
     let mut options = usvg::Options::default();
@@ -87,6 +88,7 @@ pub fn write_loss_curve_svg(path: &Path, history: &[LossPoint]) -> Result<(), Bo
 
 /// [`draw_loss_curve`] into a PNG file: drawn as SVG, then rasterised by resvg with the system's fonts (a machine
 /// without any gets the curves without their labels).
+#[cfg(feature = "png")]
 pub fn write_loss_curve_png(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
     let mut svg = String::new();
     {
@@ -132,13 +134,13 @@ pub fn assert_figure_up_to_date(committed: &Path, draw: impl Fn(&Path)) {
 
 #[cfg(test)]
 mod tests {
-    use resvg::tiny_skia::Pixmap;
-
     use super::*;
     use crate::train::LossPoint;
 
     #[test]
+    #[cfg(feature = "png")]
     fn an_svg_becomes_a_png_of_its_size_with_its_colours_on_white() {
+        use resvg::tiny_skia::Pixmap;
         let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">
             <rect x="0" y="0" width="20" height="30" fill="rgb(255,0,0)"/></svg>"#;
         let path = std::env::temp_dir().join(format!("svg-to-png-{}.png", std::process::id()));
@@ -155,6 +157,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "png")]
     fn a_document_that_is_not_svg_is_an_error_and_writes_nothing() {
         let path = std::env::temp_dir().join(format!("not-svg-{}.png", std::process::id()));
         assert!(svg_to_png("not an svg", &path).is_err());
@@ -162,6 +165,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "png")]
     fn the_loss_curve_is_also_written_as_png() {
         let history: Vec<LossPoint> = (0..100)
             .map(|step| LossPoint {
