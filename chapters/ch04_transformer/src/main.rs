@@ -5,12 +5,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use burn::prelude::*;
 use clap::Parser;
 use common::cli::DeviceArgs;
 use common::figures::{write_loss_curve_png, write_loss_curve_svg};
-use common::select_device;
+use common::train::{RunDir, Start};
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
 use transformer::bleu::corpus_bleu;
 use transformer::data::{LARGEST_NUMBER, Splits, Vocabulary, number_to_words};
@@ -40,9 +39,13 @@ struct Args {
     /// The paper's post-LN arrangement instead of GPT-2's pre-LN.
     #[arg(long)]
     post_ln: bool,
-    /// Where the best checkpoint (in `checkpoint/`) and the figures go.
+    /// The run's directory: the best checkpoint (in `checkpoint/`) and the figures go there; other files there
+    /// are left alone.
     #[arg(long, default_value = "runs/ch04")]
     out: PathBuf,
+    /// Train even though --out holds a checkpoint, replacing it at the first save.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -68,7 +71,8 @@ fn main() -> anyhow::Result<()> {
          {LARGEST_NUMBER} exist (0 to {}): ask for fewer",
         LARGEST_NUMBER - 1
     );
-    let selected = select_device(args.device.device)?;
+    let run = RunDir::open(&args.out, Start::from_flags(false, args.overwrite))?;
+    let selected = args.device.select()?;
     println!("device: {}", selected.description);
     let splits = Splits::generate(args.seed, args.train, args.val, args.test);
     println!(
@@ -91,8 +95,7 @@ fn main() -> anyhow::Result<()> {
         .with_steps(args.steps)
         .with_batch_size(args.batch_size)
         .with_seed(args.seed);
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let checkpoint = args.out.join("checkpoint");
+    let checkpoint = run.checkpoint();
     let (model, report) = train(
         &model_config,
         &config,
@@ -101,7 +104,7 @@ fn main() -> anyhow::Result<()> {
         &selected.device.clone().autodiff(),
         Some(&checkpoint),
         true,
-    );
+    )?;
     println!(
         "trained {} steps in {:.1} s; best validation loss {:.4} at step {}, checkpoint {}",
         config.steps,
@@ -110,7 +113,7 @@ fn main() -> anyhow::Result<()> {
         report.best_step + 1,
         checkpoint.display()
     );
-    let (png, svg) = (args.out.join("loss.png"), args.out.join("loss.svg"));
+    let (png, svg) = (run.root().join("loss.png"), run.root().join("loss.svg"));
     write_loss_curve_png(&png, &report.history).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
     write_loss_curve_svg(&svg, &report.history).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", svg.display()))?;
     println!("loss curve: {} (and .svg)", png.display());
@@ -138,7 +141,7 @@ fn main() -> anyhow::Result<()> {
             digits.decode(predicted, "")
         );
     }
-    let attention_figure = args.out.join("cross_attention.svg");
+    let attention_figure = run.root().join("cross_attention.svg");
     let example = transformer::data::Example::new(402_017);
     let (src, tgt, weights) = cross_attention_map(&model, &example, &device);
     let area = SVGBackend::new(&attention_figure, (720, 520)).into_drawing_area();

@@ -3,6 +3,7 @@
 
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use common::config::{Checks, InvalidConfig};
 use tokens::{InputEmbedding, InputEmbeddingConfig};
 
 use crate::blocks::{Activation, DecoderLayer, EncoderLayer, LayerConfig, NormPosition};
@@ -51,6 +52,28 @@ pub struct Transformer {
 }
 
 impl TransformerConfig {
+    /// The settings a Transformer can be built with: every count at least 1, heads that split $d_{model}$ evenly,
+    /// dropout a probability below 1.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        Checks::new("model configuration")
+            .at_least("src_vocab_size", self.src_vocab_size, 1)
+            .at_least("tgt_vocab_size", self.tgt_vocab_size, 1)
+            .at_least("max_len", self.max_len, 1)
+            .at_least("d_model", self.d_model, 1)
+            .at_least("n_heads", self.n_heads, 1)
+            .require(
+                self.n_heads == 0 || self.d_model.is_multiple_of(self.n_heads),
+                "d_model",
+                self.d_model,
+                &format!("a multiple of n_heads = {}", self.n_heads),
+            )
+            .at_least("d_ff", self.d_ff, 1)
+            .at_least("n_encoder_layers", self.n_encoder_layers, 1)
+            .at_least("n_decoder_layers", self.n_decoder_layers, 1)
+            .in_range("dropout", self.dropout, 0.0, 1.0)
+            .finish()
+    }
+
     /// One encoder and one decoder layer, 32 wide, without dropout, for this chapter's task (number words to
     /// digits): small enough to train in seconds, for tests and quick experiments.
     pub fn tiny(norm_position: NormPosition) -> Self {

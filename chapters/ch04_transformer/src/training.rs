@@ -10,9 +10,10 @@ use burn::module::Param;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use common::config::{Checks, InvalidConfig};
 use common::rng::SplitMix64;
 use common::train::checkpoint::{self, CheckpointError};
-use common::train::{LossPoint, WarmupCosine, adamw, clip_global_norm, progress_bar};
+use common::train::{Diverged, LossPoint, WarmupCosine, adamw, check_finite, clip_global_norm, progress_bar};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,26 @@ pub struct TrainingConfig {
 
 // ANCHOR: schedule
 impl TrainingConfig {
+    /// The settings a run can train with: at least one step, example and validation interval, finite positive
+    /// rates with the floor below the peak, smoothing a probability below 1.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        Checks::new("training configuration")
+            .at_least("steps", self.steps, 1)
+            .at_least("batch_size", self.batch_size, 1)
+            .at_least("eval_every", self.eval_every, 1)
+            .positive("learning_rate", self.learning_rate)
+            .floor(
+                "min_learning_rate",
+                self.min_learning_rate,
+                "learning_rate",
+                self.learning_rate,
+            )
+            .non_negative("weight_decay", self.weight_decay.into())
+            .positive("max_grad_norm", self.max_grad_norm.into())
+            .in_range("label_smoothing", self.label_smoothing.into(), 0.0, 1.0)
+            .finish()
+    }
+
     /// The learning rate over the run: the kit's warm-up over `warmup_steps`, then a half cosine from the peak
     /// down to `min_learning_rate` at the last step.
     pub fn schedule(&self) -> WarmupCosine {
@@ -114,6 +135,19 @@ pub fn evaluate_loss(
     total / count.max(1) as f32
 }
 
+/// Why [`train`] stopped without a model.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    InvalidConfig(#[from] InvalidConfig),
+    #[error("training needs at least one training and one validation example")]
+    NoExamples,
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
 /// What a checkpoint holds besides the weights and the optimizer's state: enough to rebuild the model and to say
 /// where in its run it was taken.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +165,13 @@ pub struct CheckpointState {
 pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Transformer, CheckpointState), CheckpointError> {
     let dir = checkpoint::find(dir)?;
     let state: CheckpointState = checkpoint::read_state(&dir)?;
+    if let Err(invalid) = state.model.validate().and(state.training.validate()) {
+        return Err(CheckpointError::Corrupt {
+            path: dir.join(checkpoint::STATE_FILE),
+            what: "valid training state",
+            message: invalid.to_string(),
+        });
+    }
     let model = checkpoint::load_model(&dir, state.model.init(device))?;
     Ok((model, state))
 }
@@ -139,7 +180,8 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Transformer, Chec
 /// Trains a fresh model of `model_config` on `train` examples, validating on `val`. `device` must have autodiff.
 /// With `checkpoint`, a directory, the model with the best validation loss so far is kept there (with the
 /// optimizer's state and the configuration; see [`load_checkpoint`]). Returns the model at its best validation
-/// loss, and the loss history.
+/// loss, and the loss history. A loss that is not finite stops the run ([`TrainError::Diverged`]), and a
+/// checkpoint that cannot be written stops it too: the run never goes on without the checkpoint it promised.
 pub fn train(
     model_config: &TransformerConfig,
     config: &TrainingConfig,
@@ -148,11 +190,12 @@ pub fn train(
     device: &Device,
     checkpoint: Option<&Path>,
     show_progress: bool,
-) -> (Transformer, TrainingReport) {
-    assert!(
-        !train.is_empty() && !val.is_empty(),
-        "training needs training and validation examples"
-    );
+) -> Result<(Transformer, TrainingReport), TrainError> {
+    model_config.validate()?;
+    config.validate()?;
+    if train.is_empty() || val.is_empty() {
+        return Err(TrainError::NoExamples);
+    }
     device.seed(config.seed);
     let mut model = model_config.init(device);
     let mut optimizer = adamw(&AdamWConfig::new().with_weight_decay(config.weight_decay), &model);
@@ -171,7 +214,7 @@ pub fn train(
         let examples: Vec<&Example> = (0..config.batch_size).map(|_| &train[rng.below(train.len())]).collect();
         let batch = Batch::new(&examples, device);
         let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), config.label_smoothing);
-        let train_loss = loss.clone().into_scalar::<f32>();
+        let train_loss = check_finite(step, loss.clone().into_scalar::<f32>())?;
 
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let (grads, _norm) = clip_global_norm(&model, grads, config.max_grad_norm);
@@ -179,9 +222,10 @@ pub fn train(
         model = optimizer.step(lr, model, grads);
 
         let last = step + 1 == config.steps;
-        let val_loss = ((step + 1) % config.eval_every == 0 || last).then(|| {
+        let val_loss = if (step + 1) % config.eval_every == 0 || last {
             let snapshot = model.valid();
             let val_loss = evaluate_loss(&snapshot, val, 256, config.label_smoothing, &device.clone().inner());
+            check_finite(step, val_loss)?;
             if val_loss < best.0 {
                 if let Some(dir) = checkpoint {
                     let state = CheckpointState {
@@ -190,8 +234,7 @@ pub fn train(
                         step,
                         val_loss,
                     };
-                    checkpoint::save(dir, &snapshot, &optimizer, &state, &[])
-                        .unwrap_or_else(|e| progress.println(format!("warning: {e}")));
+                    checkpoint::save(dir, &snapshot, &optimizer, &state, &[])?;
                 }
                 best = (val_loss, step, snapshot);
             }
@@ -203,8 +246,10 @@ pub fn train(
                     )
                 });
             }
-            val_loss
-        });
+            Some(val_loss)
+        } else {
+            None
+        };
         history.push(LossPoint {
             step,
             train_loss,
@@ -221,7 +266,7 @@ pub fn train(
         best_step: best.1,
         seconds: started.elapsed().as_secs_f64(),
     };
-    (best.2, report)
+    Ok((best.2, report))
 }
 // ANCHOR_END: train
 

@@ -28,3 +28,59 @@ fn impossible_arguments_are_errors_naming_the_flag() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+fn transformer(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_transformer"))
+        .args([
+            "--device", "cpu", "--steps", "1", "--train", "10", "--val", "5", "--test", "5", "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+/// The kit's run-directory rules, as this chapter's command meets them: a second run does not replace the first's
+/// checkpoint unless asked, files beside it are left alone, and a file where the directory goes is refused.
+#[test]
+fn a_run_never_replaces_a_checkpoint_unasked_nor_touches_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let first = transformer(&out, &[]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let state = out.join("checkpoint").join("state.json");
+    let saved = std::fs::read(&state).unwrap();
+
+    let again = transformer(&out, &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("already holds a checkpoint") && stderr.contains("--overwrite"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&state).unwrap(), saved);
+    let replaced = transformer(&out, &["--overwrite", "--seed", "1"]);
+    assert_eq!(
+        replaced.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replaced.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "mine").unwrap();
+    let refused = transformer(&file, &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a file, not a directory"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}

@@ -198,7 +198,8 @@ fn a_tiny_model_overfits_a_handful_of_examples() {
         device,
         None,
         false,
-    );
+    )
+    .unwrap();
     let first = report.history[0].train_loss;
     assert!(
         (first - (Vocabulary::digits().len() as f32).ln()).abs() < 1.0,

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use common::config::InvalidConfig;
+use common::train::Diverged;
 use common::train::checkpoint::CheckpointError;
 use tokens::{BpeError, TokenizerError};
 
@@ -27,6 +29,10 @@ pub enum GptError {
     },
     #[error("--config {name:?} is neither a preset (baby, small, tiny) nor a readable config file: {message}")]
     UnknownConfig { name: String, message: String },
+    #[error("{origin}: {source}")]
+    InvalidConfig { origin: String, source: InvalidConfig },
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
     #[error("no checkpoint in {}: train one first with `cargo run --release -p gpt -- train --out {}`", dir.display(), dir.display())]
     NoCheckpoint { dir: PathBuf },
     #[error(transparent)]

@@ -78,11 +78,11 @@ pub enum GenerationError {
     EmptyPrompt,
     #[error("token id {id} of the prompt is outside the model's vocabulary of {vocab_size}")]
     UnknownToken { id: u32, vocab_size: usize },
-    #[error("temperature must be 0 (greedy) or positive, got {0}")]
+    #[error("temperature must be 0 (greedy) or a finite positive number, got {0}")]
     BadTemperature(f32),
     #[error("top-p must lie in (0, 1], got {0}")]
     BadTopP(f32),
-    #[error("top-k must be at least 1")]
+    #[error("top-k must be at least 1, or off (None; on the command line, --top-k 0)")]
     BadTopK,
 }
 

@@ -13,12 +13,12 @@ use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
 use common::cli::DeviceArgs;
 use common::figures::{write_loss_curve_png, write_loss_curve_svg};
-use common::train::progress_bar;
+use common::train::{RunDir, Start, progress_bar};
 use common::{DeviceChoice, select_device};
 use gpt::bench::{peak_memory_bytes, sampling_throughput, training_throughput};
 use gpt::fast;
 use gpt::training::load_checkpoint;
-use gpt::{Gpt, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
+use gpt::{Gpt, GptError, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 
 /// mimalloc keeps the memory of freed tensors for the next ones; glibc's allocator returns large blocks to the
 /// kernel and then pays a page fault per page to get them back, about 15% of a CPU training step.
@@ -47,25 +47,30 @@ struct TrainArgs {
     #[command(flatten)]
     device: DeviceArgs,
     /// A preset (baby: nanoGPT's CPU run; small: its GPU run; tiny: seconds) or a JSON file of a `RunConfig`.
-    #[arg(long, default_value = "baby")]
+    #[arg(long, default_value = "baby", conflicts_with = "resume")]
     config: String,
-    /// Stop after this many steps (the learning-rate schedule still follows the configuration).
+    /// Stop after this many steps, at most the configuration's max_iters (the learning-rate schedule follows the
+    /// configuration).
     #[arg(long)]
     max_iters: Option<usize>,
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     seed: Option<u64>,
     /// A text file to train on instead of Tiny Shakespeare.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Byte-level BPE with this many tokens instead of characters.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     bpe: Option<usize>,
-    /// The checkpoint directory (model, optimizer, step, configuration, tokenizer) and the loss curve.
+    /// The run's directory: its checkpoint (model, optimizer, step, configuration, tokenizer) in `checkpoint/`, and
+    /// the loss curve. Other files there are left alone.
     #[arg(long, default_value = "runs/gpt")]
     out: PathBuf,
-    /// Continue the run saved in --out.
+    /// Continue the run saved in --out, with its own configuration, seed and tokenizer.
     #[arg(long)]
     resume: bool,
+    /// Start a new run in an --out that holds a checkpoint, replacing it at the first save.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
     /// Tokens to sample after training (0: none).
     #[arg(long, default_value_t = 500)]
     sample_tokens: usize,
@@ -75,7 +80,7 @@ struct TrainArgs {
 struct SampleArgs {
     #[command(flatten)]
     device: DeviceArgs,
-    /// A checkpoint directory written by `train`.
+    /// A run's directory written by `train` (its --out), or its `checkpoint/` directory.
     #[arg(long, default_value = "runs/gpt")]
     checkpoint: PathBuf,
     #[arg(long, default_value = "\n")]
@@ -85,6 +90,7 @@ struct SampleArgs {
     /// 0 for greedy decoding.
     #[arg(long, default_value_t = 0.8)]
     temperature: f32,
+    /// Sample among the k most likely tokens only; 0 turns the filter off (the whole vocabulary).
     #[arg(long, default_value_t = 200)]
     top_k: usize,
     #[arg(long)]
@@ -124,17 +130,18 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let selected = select_device(args.device.device)?;
+    let selected = args.device.select()?;
     println!("device: {}", selected.description);
     let device = selected.device.autodiff();
+    let run = RunDir::open(&args.out, Start::from_flags(args.resume, args.overwrite)).map_err(GptError::from)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
     let started = Instant::now();
     let (mut trainer, tokenizer, data) = if args.resume {
-        let (trainer, tokenizer) = Trainer::resume(&args.out, &device)?;
+        let (trainer, tokenizer) = Trainer::resume(&run.checkpoint(), &device)?;
         let data = TokenSplits::encode(&text, &tokenizer).map_err(|e| {
             anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
         })?;
-        println!("resuming {} at step {}", args.out.display(), trainer.step);
+        println!("resuming {} at step {}", run.checkpoint().display(), trainer.step);
         (trainer, tokenizer, data)
     } else {
         let kind = args.bpe.map_or(TokenizerKind::Char, TokenizerKind::Bpe);
@@ -146,6 +153,14 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         }
         (Trainer::new(config, &device), tokenizer, data)
     };
+    let max_iters = trainer.config.training.max_iters;
+    let until = args.max_iters.unwrap_or(max_iters);
+    if until > max_iters {
+        bail!(
+            "--max-iters {until} is past the configuration's max_iters {max_iters}, where its learning-rate \
+             schedule ends: pass at most {max_iters}, or a --config file with a larger max_iters (and lr_decay_iters)"
+        );
+    }
     let config = trainer.config.clone();
     trainer = fast::trainer(trainer, &device);
     println!(
@@ -169,32 +184,35 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
             trainer.shards()
         );
     }
-    let until = args.max_iters.unwrap_or(config.training.max_iters);
-    let progress = progress_bar(until.min(config.training.max_iters), trainer.step);
-    trainer.train(&data, until, Some((&args.out, &tokenizer)), Some(&progress))?;
+    let progress = progress_bar(until, trainer.step);
+    trainer.train(&data, until, Some((&run.checkpoint(), &tokenizer)), Some(&progress))?;
     progress.finish();
-    trainer.save(&args.out, &tokenizer)?;
+    // A run stopped between two estimates (--max-iters) is estimated where it stopped, so the figure is the model's.
+    let last = match trainer.evaluations.last() {
+        Some(last) if last.step == trainer.step => *last,
+        _ => trainer.evaluate(&data)?,
+    };
+    trainer.save(&run.checkpoint(), &tokenizer)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "trained to step {} in {seconds:.1} s; checkpoint {}",
         trainer.step,
-        args.out.display()
+        run.checkpoint().display()
     );
-    if let Some(last) = trainer.evaluations.last() {
-        println!(
-            "final estimate: train loss {:.4}, val loss {:.4}, val perplexity {:.2}",
-            last.train_loss,
-            last.val_loss,
-            last.val_loss.exp()
-        );
-    }
+    println!(
+        "final estimate (step {}): train loss {:.4}, val loss {:.4}, val perplexity {:.2}",
+        last.step,
+        last.train_loss,
+        last.val_loss,
+        last.val_loss.exp()
+    );
     let val_loss = trainer.whole_split_loss(&data.val)?;
     println!(
         "whole validation split ({} tokens, no sampling noise): loss {val_loss:.4}, perplexity {:.2}",
         data.val.len(),
         val_loss.exp()
     );
-    let (png, svg) = (args.out.join("loss.png"), args.out.join("loss.svg"));
+    let (png, svg) = (run.root().join("loss.png"), run.root().join("loss.svg"));
     write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
     write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
     println!("loss curve: {} (and .svg)", png.display());
@@ -214,11 +232,13 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
-    let selected = select_device(args.device.device)?;
+    let selected = args.device.select()?;
+    // On stderr, so that the sample alone goes to stdout (and to a file it is redirected to).
+    eprintln!("device: {}", selected.description);
     let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device)?;
     let sampling = SamplingConfig::new()
         .with_temperature(args.temperature)
-        .with_top_k(Some(args.top_k))
+        .with_top_k((args.top_k > 0).then_some(args.top_k))
         .with_top_p(args.top_p)
         .with_seed(args.seed)
         .with_use_cache(!args.no_cache);
@@ -264,16 +284,19 @@ fn print_sample(
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let config = RunConfig::named(&args.config, 65)?;
-    let devices: Vec<(String, Device)> = match args.device {
-        DeviceChoice::Auto => common::every_backend()
-            .into_iter()
-            .map(|(name, device)| (name.to_string(), device))
-            .collect(),
-        choice => {
-            let selected = select_device(choice)?;
-            vec![(selected.description, selected.device)]
-        }
+    // Each backend under its description, which says when wgpu's adapter is a software one (far slower than flex).
+    let choices = match args.device {
+        DeviceChoice::Auto => vec![DeviceChoice::Cpu, DeviceChoice::Wgpu],
+        choice => vec![choice],
     };
+    let mut devices: Vec<(String, Device)> = Vec::new();
+    for choice in choices {
+        match select_device(choice) {
+            Ok(selected) => devices.push((selected.description, selected.device)),
+            Err(e) if args.device == DeviceChoice::Auto => println!("{e}"),
+            Err(e) => return Err(e.into()),
+        }
+    }
     if args.steps == 0 {
         bail!("--steps must be at least 1");
     }

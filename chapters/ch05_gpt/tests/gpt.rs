@@ -615,3 +615,53 @@ fn the_appendix_kernels_give_the_textbook_logits_and_gradients() {
         }
     }
 }
+
+#[test]
+fn presets_are_valid_and_an_invalid_config_names_every_bad_field() {
+    for preset in ["baby", "small", "tiny"] {
+        RunConfig::named(preset, 65).unwrap().validate().unwrap();
+    }
+    let mut config = tiny(65);
+    config.model.n_head = 3;
+    config.model.dropout = 1.0;
+    config.training.eval_iters = 0;
+    let invalid = config.validate().unwrap_err();
+    assert_eq!(
+        invalid.problems,
+        [
+            "n_embd = 32 (must be a multiple of n_head = 3)",
+            "dropout = 1 (must be at least 0 and below 1)",
+            "eval_iters = 0 (must be at least 1)",
+        ]
+    );
+    let panicked = std::panic::catch_unwind(|| Trainer::new(config, &Device::flex().autodiff()).step).unwrap_err();
+    let message = panicked.downcast_ref::<String>().unwrap();
+    assert!(message.contains("n_embd = 32"), "{message}");
+}
+
+#[test]
+fn a_loss_that_is_not_finite_stops_training_and_nothing_diverged_is_saved() {
+    let _rng = exclusive_rng();
+    let (tokenizer, data) = text_splits();
+    let mut config = tiny(tokenizer.vocab_size());
+    config.training.learning_rate = 1e30;
+    config.training.min_lr = 1e29;
+    let mut trainer = Trainer::new(config, &Device::flex().autodiff());
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("run");
+    let error = trainer
+        .train(&data, 60, Some((&checkpoint, &tokenizer)), None)
+        .unwrap_err();
+    let GptError::Diverged(diverged) = error else {
+        panic!("not a divergence: {error}")
+    };
+    assert!(!diverged.loss.is_finite() && diverged.step < 20, "{diverged}");
+    assert!(trainer.history.iter().all(|point| point.train_loss.is_finite()));
+    // The step-0 checkpoint, saved before the first step, is still there and loads.
+    let (_, _, restored) = load_checkpoint(&checkpoint, &Device::flex()).unwrap();
+    assert_eq!(restored, tokenizer);
+    assert!(
+        trainer.save(&checkpoint, &tokenizer).is_err(),
+        "a diverged model was saved"
+    );
+}

@@ -1,13 +1,15 @@
 //! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]),
-//! the training kit ([`train`]: schedule, optimiser, clipping, history, checkpoints), the command-line flags
-//! ([`cli`]), drawing the loss curve, rasterising the book's figures and checking them against the code that draws
-//! them ([`figures`]), and what the chapters' tests share ([`testing`]).
+//! the training kit ([`train`]: schedule, optimiser, clipping, history, checkpoints, run directories), the
+//! command-line flags ([`cli`]), checking configurations ([`config`]), drawing the loss curve, rasterising the
+//! book's figures and checking them against the code that draws them ([`figures`]), and what the chapters' tests
+//! share ([`testing`]).
 //!
 //! Nothing here is about language models; it is the plumbing that lets each chapter's code run unchanged on the
 //! CPU (burn's `flex` backend) or a GPU (burn's `wgpu` backend), and find Tiny Shakespeare and the SMS Spam
 //! Collection on disk whether the machine is online or not.
 
 pub mod cli;
+pub mod config;
 pub mod data;
 pub mod device;
 pub mod figures;

@@ -55,7 +55,8 @@ fn a_trained_model_answers_correctly_with_a_beam() {
         device,
         None,
         false,
-    );
+    )
+    .unwrap();
     let inner = device.clone().inner();
     for example in &examples {
         assert_eq!(

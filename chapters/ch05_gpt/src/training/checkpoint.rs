@@ -82,6 +82,10 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, T
 fn read_state(dir: &Path) -> Result<(PathBuf, TrainerState, Tokenizer), GptError> {
     let found = checkpoint::find(dir)?;
     let state: TrainerState = checkpoint::read_state(&found)?;
+    state.config.validate().map_err(|source| GptError::InvalidConfig {
+        origin: format!("the checkpoint in {}", found.display()),
+        source,
+    })?;
     let tokenizer = checkpoint::read_file(&found, TOKENIZER_FILE)?;
     let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&tokenizer), &found.join(TOKENIZER_FILE))?;
     if tokenizer.vocab_size() != state.config.model.vocab_size {

@@ -2,6 +2,7 @@
 //! schedule they give.
 
 use burn::prelude::*;
+use common::config::{Checks, InvalidConfig};
 use common::train::WarmupCosine;
 
 use crate::GptError;
@@ -115,10 +116,68 @@ impl RunConfig {
             })?,
         };
         config.model.vocab_size = vocab_size;
+        config.validate().map_err(|source| GptError::InvalidConfig {
+            origin: format!("--config {name:?}"),
+            source,
+        })?;
         Ok(config)
+    }
+
+    /// Both halves checked ([`GptConfig::validate`], [`TrainingConfig::validate`]), every invalid field named.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        let (model, training) = (self.model.validate(), self.training.validate());
+        match (model, training) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(one), Ok(())) | (Ok(()), Err(one)) => Err(one),
+            (Err(model), Err(training)) => Err(InvalidConfig {
+                what: "run configuration".into(),
+                problems: [model.problems, training.problems].concat(),
+            }),
+        }
     }
 }
 // ANCHOR_END: presets
+
+// ANCHOR: validate
+impl GptConfig {
+    /// The settings a GPT can be built with: at least one token, position, layer, head and dimension; heads that
+    /// split the width evenly ($d_h = d / h$); dropout a probability below 1 (at 1 nothing would get through).
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        Checks::new("model configuration")
+            .at_least("vocab_size", self.vocab_size, 1)
+            .at_least("block_size", self.block_size, 1)
+            .at_least("n_layer", self.n_layer, 1)
+            .at_least("n_head", self.n_head, 1)
+            .at_least("n_embd", self.n_embd, 1)
+            .require(
+                self.n_head == 0 || self.n_embd.is_multiple_of(self.n_head),
+                "n_embd",
+                self.n_embd,
+                &format!("a multiple of n_head = {}", self.n_head),
+            )
+            .in_range("dropout", self.dropout, 0.0, 1.0)
+            .finish()
+    }
+}
+
+impl TrainingConfig {
+    /// The settings a run can train with: batches and estimates of at least one window, finite positive rates
+    /// with the floor below the peak, Adam's betas in $[0, 1)$, a finite non-negative decay, a positive clip.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        Checks::new("training configuration")
+            .at_least("batch_size", self.batch_size, 1)
+            .positive("learning_rate", self.learning_rate)
+            .floor("min_lr", self.min_lr, "learning_rate", self.learning_rate)
+            .non_negative("weight_decay", self.weight_decay.into())
+            .in_range("beta1", self.beta1.into(), 0.0, 1.0)
+            .in_range("beta2", self.beta2.into(), 0.0, 1.0)
+            .positive("grad_clip", self.grad_clip.into())
+            .at_least("eval_interval", self.eval_interval, 1)
+            .at_least("eval_iters", self.eval_iters, 1)
+            .finish()
+    }
+}
+// ANCHOR_END: validate
 
 // ANCHOR: schedule
 impl TrainingConfig {

@@ -19,7 +19,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use common::rng::SplitMix64;
 use common::train::history::progress_message;
-use common::train::{LossPoint, adamw, clip_global_norm};
+use common::train::{LossPoint, adamw, check_finite, clip_global_norm};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +98,14 @@ fn step_seed(seed: u64, step: usize) -> u64 {
 
 impl Trainer {
     /// A fresh model of `config.model` on `device`, which must have autodiff (`Device::flex().autodiff()`).
+    ///
+    /// # Panics
+    /// If `config` is invalid: check one read from a file with [`RunConfig::validate`] first, as
+    /// [`RunConfig::named`] and the checkpoint loader do.
     pub fn new(config: RunConfig, device: &Device) -> Self {
+        if let Err(invalid) = config.validate() {
+            panic!("Trainer::new: {invalid}");
+        }
         device.seed(config.training.seed);
         let model = config.model.init(device);
         Trainer {
@@ -191,19 +198,20 @@ impl Trainer {
     }
 
     /// Brings the losses of the steps since the last read from the device into `history`, in one transfer (one wait
-    /// for the device), and returns the latest step's loss.
+    /// for the device), and returns the latest step's loss. A loss that is not finite is a
+    /// [`Diverged`](common::train::Diverged) error: the history keeps the steps before it, and the caller stops.
     pub fn read_losses(&mut self) -> Result<Option<f32>, GptError> {
         if !self.unread.is_empty() {
             let (steps, losses): (Vec<_>, Vec<_>) =
                 self.unread.drain(..).map(|(step, lr, loss)| ((step, lr), loss)).unzip();
-            let points = steps.into_iter().zip(read_scalars(losses)?);
-            self.history
-                .extend(points.map(|((step, learning_rate), train_loss)| LossPoint {
+            for ((step, learning_rate), train_loss) in steps.into_iter().zip(read_scalars(losses)?) {
+                self.history.push(LossPoint {
                     step,
-                    train_loss,
+                    train_loss: check_finite(step, train_loss)?,
                     val_loss: None,
                     learning_rate,
-                }));
+                });
+            }
         }
         Ok(self.history.last().map(|point| point.train_loss))
     }
@@ -225,7 +233,8 @@ impl Trainer {
             // The batches are independent: with several shards, as many threads share them. Their losses are read
             // from the device together, in one wait.
             let losses = self.map_batches(batches, |(x, y)| cross_entropy(forward(&model, x), y));
-            Ok::<_, GptError>(read_scalars(losses)?.iter().sum::<f32>() / config.eval_iters.max(1) as f32)
+            let mean = read_scalars(losses)?.iter().sum::<f32>() / config.eval_iters as f32;
+            Ok::<_, GptError>(check_finite(self.step, mean)?)
         };
         let evaluation = Evaluation {
             step: self.step,

@@ -5,15 +5,20 @@
 //! `dir.tmp` (each synced to disk), then renames `dir` to `dir.old` and `dir.tmp` to `dir`, then removes
 //! `dir.old`; a process killed at any point (even by SIGKILL) leaves either the previous checkpoint or the new one,
 //! as `dir` or, between the two renames, as `dir.old`, which [`find`] also reads.
+//!
+//! Two more rules keep a save from destroying anything: it refuses a model whose weights are not all finite (a
+//! diverged run keeps its last good checkpoint), and it refuses to replace a `dir` that holds files no checkpoint
+//! writes (the user's, which the replacement would delete). A run keeps its checkpoint in a `checkpoint/`
+//! subdirectory of its own directory ([`super::run_dir`]), so the files a user puts beside it are never at risk.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, Tensor};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +34,27 @@ pub const STATE_FILE: &str = "state.json";
 pub enum CheckpointError {
     #[error("no checkpoint in {}: train one first (its --out is where it goes)", .0.display())]
     Missing(PathBuf),
+    #[error(
+        "{} already holds a checkpoint: pass --resume to continue that run, --overwrite to start a new one that \
+         replaces it, or another --out",
+        .0.display()
+    )]
+    AlreadyThere(PathBuf),
+    #[error("{} is a file, not a directory: a run's --out must be a directory (new or existing)", .0.display())]
+    NotADirectory(PathBuf),
+    #[error(
+        "{} holds files that no checkpoint writes ({}); a save replaces that directory as a whole, so it would \
+         delete them: move them elsewhere",
+        dir.display(),
+        files.join(", ")
+    )]
+    ForeignFiles { dir: PathBuf, files: Vec<String> },
+    #[error(
+        "the model has weights that are not finite (NaN or infinity): the run diverged, so {} keeps its previous \
+         checkpoint",
+        .0.display()
+    )]
+    NonFiniteWeights(PathBuf),
     #[error("cannot read {}: {source}; is this a checkpoint directory?", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write the checkpoint {}: {source}", dir.display())]
@@ -59,21 +85,59 @@ pub fn save<M: Module, S: Serialize>(
     state: &S,
     extra: &[(&str, &[u8])],
 ) -> Result<(), CheckpointError> {
-    let model = model
-        .valid()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| serialise("model", e))?;
+    let model = model.valid();
+    if !all_finite(&model) {
+        return Err(CheckpointError::NonFiniteWeights(dir.to_path_buf()));
+    }
+    let model = model.into_record().into_bytes().map_err(|e| serialise("model", e))?;
     let optimizer = optimizer.into_bytes().map_err(|e| serialise("optimizer", e))?;
     let state = serde_json::to_vec_pretty(state).map_err(|e| serialise("training state", e))?;
     let mut files: Vec<(&str, &[u8])> = vec![(MODEL_FILE, &model), (OPTIMIZER_FILE, &optimizer), (STATE_FILE, &state)];
     files.extend_from_slice(extra);
+    if dir.exists() && !dir.is_dir() {
+        return Err(CheckpointError::NotADirectory(dir.to_path_buf()));
+    }
+    let foreign = foreign_files(dir, &files);
+    if !foreign.is_empty() {
+        return Err(CheckpointError::ForeignFiles {
+            dir: dir.to_path_buf(),
+            files: foreign,
+        });
+    }
     replace_dir(dir, &files).map_err(|source| CheckpointError::Write {
         dir: dir.to_path_buf(),
         source,
     })
 }
 // ANCHOR_END: save
+
+/// Whether every float parameter of `model` is finite, read from the device in one transfer.
+fn all_finite<M: Module>(model: &M) -> bool {
+    #[derive(Default)]
+    struct Finite(Vec<Tensor<1>>);
+    impl ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().is_finite().all().float());
+        }
+    }
+    let mut finite = Finite::default();
+    model.visit(&mut finite);
+    finite.0.is_empty() || Tensor::cat(finite.0, 0).min().into_scalar::<f32>() == 1.0
+}
+
+/// The names of the entries of `dir` (if it exists) that are not among `files`.
+fn foreign_files(dir: &Path, files: &[(&str, &[u8])]) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut foreign: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !files.iter().any(|(ours, _)| ours == name))
+        .collect();
+    foreign.sort();
+    foreign
+}
 
 fn serialise(what: &'static str, error: impl std::fmt::Display) -> CheckpointError {
     CheckpointError::Serialise {
@@ -116,17 +180,20 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// The directory that holds the checkpoint saved as `dir`: `dir` itself, or `dir.old` if a save was interrupted
-/// between its two renames.
-pub fn find(dir: &Path) -> Result<PathBuf, CheckpointError> {
-    let old = sibling(dir, "old");
-    if dir.join(STATE_FILE).is_file() {
-        Ok(dir.to_path_buf())
-    } else if old.join(STATE_FILE).is_file() {
-        Ok(old)
-    } else {
-        Err(CheckpointError::Missing(dir.to_path_buf()))
-    }
+/// The directory that holds the checkpoint of `path`, a run's directory or a checkpoint directory itself: its
+/// `checkpoint/` ([`super::run_dir`]) or `path`, or either's `.old` if a save was interrupted between its two
+/// renames.
+pub fn find(path: &Path) -> Result<PathBuf, CheckpointError> {
+    let inside = path.join(super::run_dir::CHECKPOINT_DIR);
+    [
+        inside.clone(),
+        sibling(&inside, "old"),
+        path.to_path_buf(),
+        sibling(path, "old"),
+    ]
+    .into_iter()
+    .find(|dir| dir.join(STATE_FILE).is_file())
+    .ok_or_else(|| CheckpointError::Missing(path.to_path_buf()))
 }
 
 /// The bytes of the file `name` of the checkpoint directory `dir` (as returned by [`find`]).
@@ -271,6 +338,57 @@ mod tests {
         fs::write(run.join(STATE_FILE), b"{").unwrap();
         let state = read_state::<u64>(&run).unwrap_err().to_string();
         assert!(state.contains("is not a training state"), "{state}");
+    }
+
+    /// A save never deletes what it did not write, and never replaces a good checkpoint with a diverged model.
+    #[test]
+    fn a_save_refuses_to_delete_foreign_files_or_to_keep_non_finite_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        save_version(&run, 6, 10);
+        fs::write(run.join("notes.txt"), "mine").unwrap();
+        let model = probe(7.0, 64);
+        let optimizer = adamw(&AdamWConfig::new(), &model);
+        let padding = vec![7u8; 10];
+        let extra: [(&str, &[u8]); 1] = [("padding.bin", &padding)];
+        let refused = save(&run, &model, &optimizer, &7u64, &extra).unwrap_err().to_string();
+        assert!(
+            refused.contains("holds files that no checkpoint writes (notes.txt)"),
+            "{refused}"
+        );
+        assert_eq!(fs::read_to_string(run.join("notes.txt")).unwrap(), "mine");
+        fs::remove_file(run.join("notes.txt")).unwrap();
+        assert_eq!(assert_whole(&run), 6);
+
+        for bad in [f32::NAN, f32::INFINITY] {
+            let diverged = probe(bad, 64);
+            let refused = save(&run, &diverged, &optimizer, &8u64, &extra)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains("not finite") && refused.contains("keeps its previous"),
+                "{refused}"
+            );
+            assert_eq!(assert_whole(&run), 6);
+        }
+
+        let file = dir.path().join("a-file");
+        fs::write(&file, "mine").unwrap();
+        let refused = save(&file, &model, &optimizer, &9u64, &extra).unwrap_err().to_string();
+        assert!(refused.contains("is a file, not a directory"), "{refused}");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
+        assert!(!sibling(&file, "old").exists() && !sibling(&file, "tmp").exists());
+    }
+
+    /// A run's directory or its `checkpoint/` subdirectory: either names the same checkpoint.
+    #[test]
+    fn a_checkpoint_is_found_from_its_run_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = crate::train::RunDir::open(&dir.path().join("run"), crate::train::Start::Fresh).unwrap();
+        save_version(&run.checkpoint(), 10, 10);
+        assert_eq!(find(run.root()).unwrap(), run.checkpoint());
+        assert_eq!(find(&run.checkpoint()).unwrap(), run.checkpoint());
+        assert_eq!(assert_whole(run.root()), 10);
     }
 
     const SAVE_UNTIL_KILLED: &str = "KIT_SAVE_UNTIL_KILLED";
