@@ -238,13 +238,11 @@ fn a_checkpoint_reloads_bit_identical_with_its_configuration() {
     let wider = config.clone().with_d_model(64);
     checkpoint::save(&checkpoint_dir, &model, &optimizer, &state(&wider), &[]).unwrap();
     let error = load_checkpoint(&checkpoint_dir, device)
-        .err()
-        .expect("a mismatch")
+        .expect_err("a mismatch")
         .to_string();
     assert!(error.contains("do not fit the model configuration"), "{error}");
     let missing = load_checkpoint(&dir.path().join("nothing"), device)
-        .err()
-        .expect("no checkpoint")
+        .expect_err("no checkpoint")
         .to_string();
     assert!(missing.contains("no checkpoint in"), "{missing}");
 }
