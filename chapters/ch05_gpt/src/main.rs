@@ -283,6 +283,7 @@ fn print_sample(
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    common::device::quiet_gpu_probe();
     let config = RunConfig::named(&args.config, 65)?;
     // Each backend under its description, which says when wgpu's adapter is a software one (far slower than flex).
     let choices = match args.device {

@@ -187,7 +187,6 @@ mod gpu {
 
     /// Every adapter wgpu enumerates, real GPUs first as wgpu orders them. Empty when there is no driver.
     pub fn adapters() -> Vec<Adapter> {
-        super::quiet_mesa();
         // Enumeration opens the Vulkan loader; a machine with no loader at all makes some drivers panic instead of
         // returning nothing, which for us simply means "no adapter".
         std::panic::catch_unwind(|| {
@@ -210,26 +209,32 @@ mod gpu {
 
 /// Mesa's Vulkan drivers print `XDG_RUNTIME_DIR is invalid or not set` once per driver when that variable names
 /// no directory (in a container, on a CI runner, under `sudo`): probing for a GPU on such a machine would print it
-/// half a dozen times. This gives them a private directory (mode 0700, as the XDG specification asks) instead.
+/// half a dozen times. This gives them a private directory (mode 0700, as the XDG specification asks) instead. It
+/// changes the process's environment: call it from a program's `main`, before the program starts threads (the
+/// command-line tools do, through [`crate::cli::DeviceArgs::select`]).
+pub fn quiet_gpu_probe() {
+    #[cfg(feature = "wgpu")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(give_mesa_a_runtime_dir);
+    }
+}
+
 #[cfg(feature = "wgpu")]
-fn quiet_mesa() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let valid = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(&dir).is_dir());
-        if valid {
-            return;
-        }
-        let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-        let dir = std::env::temp_dir().join(format!("llm-from-theory-runtime-{user}"));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        if builder.recursive(true).create(&dir).is_ok() {
-            // SAFETY: at the first probe for a GPU, which programs do at start, before their threads; `Once`
-            // keeps two probes from setting it together.
-            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
-        }
-    });
+fn give_mesa_a_runtime_dir() {
+    let valid = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(&dir).is_dir());
+    if valid {
+        return;
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    let dir = std::env::temp_dir().join(format!("llm-from-theory-runtime-{user}"));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    if builder.recursive(true).create(&dir).is_ok() {
+        // SAFETY: called from `main` before any thread starts (see `quiet_gpu_probe`).
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
 }
 
 /// A build without the wgpu backend (a notebook's kernel, which then compiles in half the time): `cpu` and `auto`
