@@ -164,14 +164,9 @@ pub struct CheckpointState {
 /// an error that says so.
 pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Transformer, CheckpointState), CheckpointError> {
     let dir = checkpoint::find(dir)?;
-    let state: CheckpointState = checkpoint::read_state(&dir)?;
-    if let Err(invalid) = state.model.validate().and(state.training.validate()) {
-        return Err(CheckpointError::Corrupt {
-            path: dir.join(checkpoint::STATE_FILE),
-            what: "valid training state",
-            message: invalid.to_string(),
-        });
-    }
+    let state: CheckpointState = checkpoint::read_valid_state(&dir, |state: &CheckpointState| {
+        state.model.validate().and(state.training.validate())
+    })?;
     let model = checkpoint::load_model(&dir, state.model.init(device))?;
     Ok((model, state))
 }

@@ -241,6 +241,16 @@ fn a_checkpoint_reloads_bit_identical_with_its_configuration() {
         .expect_err("a mismatch")
         .to_string();
     assert!(error.contains("do not fit the model configuration"), "{error}");
+    // A configuration no model can be built with is refused where it is read, naming the field.
+    let split_unevenly = config.clone().with_n_heads(3);
+    checkpoint::save(&checkpoint_dir, &model, &optimizer, &state(&split_unevenly), &[]).unwrap();
+    let error = load_checkpoint(&checkpoint_dir, device)
+        .expect_err("an invalid configuration")
+        .to_string();
+    assert!(
+        error.contains("the checkpoint in") && error.contains("d_model = 32 (must be a multiple of n_heads = 3)"),
+        "{error}"
+    );
     let missing = load_checkpoint(&dir.path().join("nothing"), device)
         .expect_err("no checkpoint")
         .to_string();

@@ -83,9 +83,18 @@ impl Scratch {
         args
     }
 
+    fn train_command(&self, out: &Path, extra: &[&str]) -> Command {
+        gpt_command(
+            &self
+                .train_args(out, extra)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+    }
+
     fn train(&self, out: &Path, extra: &[&str]) -> Outcome {
-        let args = self.train_args(out, extra);
-        gpt(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        outcome(self.train_command(out, extra).output().unwrap())
     }
 
     /// A config file: the tiny preset as a run saved it, changed by `edit`.
@@ -310,8 +319,8 @@ fn a_run_killed_in_the_middle_of_its_saves_resumes_from_a_whole_checkpoint() {
         config["training"]["eval_interval"] = 1.into();
         config["training"]["eval_iters"] = 1.into();
     });
-    let args = scratch.train_args(&out, &["--config", &save_every_step, "--overwrite"]);
-    let mut child = gpt_command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    let mut child = scratch
+        .train_command(&out, &["--config", &save_every_step, "--overwrite"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -336,9 +345,9 @@ fn the_cpu_stays_the_cpu_and_probing_for_a_gpu_is_quiet() {
     scratch
         .train(&out, &["--config", "tiny", "--max-iters", "2"])
         .succeeded();
-    let args = scratch.train_args(&out, &["--resume", "--max-iters", "4"]);
     let resumed = outcome(
-        gpt_command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        scratch
+            .train_command(&out, &["--resume", "--max-iters", "4"])
             .env("VK_LOADER_DEBUG", "all")
             .output()
             .unwrap(),

@@ -81,11 +81,7 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Gpt, RunConfig, T
 /// checked against each other.
 fn read_state(dir: &Path) -> Result<(PathBuf, TrainerState, Tokenizer), GptError> {
     let found = checkpoint::find(dir)?;
-    let state: TrainerState = checkpoint::read_state(&found)?;
-    state.config.validate().map_err(|source| GptError::InvalidConfig {
-        origin: format!("the checkpoint in {}", found.display()),
-        source,
-    })?;
+    let state: TrainerState = checkpoint::read_valid_state(&found, |state: &TrainerState| state.config.validate())?;
     let tokenizer = checkpoint::read_file(&found, TOKENIZER_FILE)?;
     let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&tokenizer), &found.join(TOKENIZER_FILE))?;
     if tokenizer.vocab_size() != state.config.model.vocab_size {

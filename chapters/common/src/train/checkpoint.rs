@@ -22,6 +22,8 @@ use burn::tensor::{Bytes, Tensor};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::config::InvalidConfig;
+
 /// The model's weights (burnpack).
 pub const MODEL_FILE: &str = "model.bpk";
 /// The optimizer's state: Adam's moments for each parameter (burnpack).
@@ -73,6 +75,8 @@ pub enum CheckpointError {
         path.display()
     )]
     Mismatch { path: PathBuf, message: String },
+    #[error("the checkpoint in {}: {source}", dir.display())]
+    InvalidConfig { dir: PathBuf, source: InvalidConfig },
 }
 
 // ANCHOR: save
@@ -209,6 +213,20 @@ pub fn read_state<S: DeserializeOwned>(dir: &Path) -> Result<S, CheckpointError>
         what: "training state",
         message: e.to_string(),
     })
+}
+
+/// The chapter's state saved in `dir` (as returned by [`find`]), whose configuration passes `validate`: a value
+/// edited or damaged into one no model can be built with is an error naming the field, not a panic later.
+pub fn read_valid_state<S: DeserializeOwned>(
+    dir: &Path,
+    validate: impl FnOnce(&S) -> Result<(), InvalidConfig>,
+) -> Result<S, CheckpointError> {
+    let state = read_state(dir)?;
+    validate(&state).map_err(|source| CheckpointError::InvalidConfig {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(state)
 }
 
 /// The weights saved in `dir` (as returned by [`find`]) loaded into `fresh`, a model built from the checkpoint's
