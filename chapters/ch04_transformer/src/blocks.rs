@@ -90,9 +90,11 @@ pub struct Residual {
 }
 
 impl Residual {
-    pub fn new(d_model: usize, dropout: f64, position: NormPosition, device: &Device) -> Self {
+    /// `eps` is the layer norm's $\varepsilon$ in $\gamma \odot (x - \mu) / \sqrt{\sigma^2 + \varepsilon} + \beta$: burn's and
+    /// PyTorch's default $10^{-5}$, BERT's $10^{-12}$.
+    pub fn new(d_model: usize, dropout: f64, position: NormPosition, eps: f64, device: &Device) -> Self {
         Self {
-            norm: LayerNormConfig::new(d_model).init(device),
+            norm: LayerNormConfig::new(d_model).with_epsilon(eps).init(device),
             dropout: DropoutConfig::new(dropout).init(),
             position,
         }
@@ -120,11 +122,19 @@ pub struct LayerConfig {
     pub activation: Activation,
     #[config(default = "NormPosition::Pre")]
     pub norm_position: NormPosition,
+    /// The layer norms' $\varepsilon$ (BERT: $10^{-12}$).
+    #[config(default = 1e-5)]
+    pub layer_norm_eps: f64,
+    /// Dropout on the attention weights (BERT's `attention_probs_dropout_prob`).
+    #[config(default = 0.0)]
+    pub attention_dropout: f64,
 }
 
 impl LayerConfig {
     fn attention(&self, device: &Device) -> MultiHeadAttention {
-        MultiHeadAttentionConfig::new(self.d_model, self.n_heads).init(device)
+        MultiHeadAttentionConfig::new(self.d_model, self.n_heads)
+            .with_dropout(self.attention_dropout)
+            .init(device)
     }
 
     fn feed_forward(&self, device: &Device) -> FeedForward {
@@ -135,7 +145,13 @@ impl LayerConfig {
     }
 
     fn residual(&self, device: &Device) -> Residual {
-        Residual::new(self.d_model, self.dropout, self.norm_position, device)
+        Residual::new(
+            self.d_model,
+            self.dropout,
+            self.norm_position,
+            self.layer_norm_eps,
+            device,
+        )
     }
 
     pub fn init_encoder_layer(&self, device: &Device) -> EncoderLayer {

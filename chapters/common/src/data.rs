@@ -56,7 +56,8 @@ pub enum DataError {
     },
     #[error(
         "{file_name} is not in {dir} and downloads are off ({OFFLINE_ENV} is set). Download {url} and save it as \
-         {dir}/{file_name}, point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH"
+         {dir}/{file_name}, point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH (--model DIR \
+         for a model's folder)"
     )]
     Offline {
         file_name: String,
@@ -65,7 +66,7 @@ pub enum DataError {
     },
     #[error(
         "could not download {url}: {reason}. If this machine is offline, save that file as {dir}/{file_name}, \
-         point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH"
+         point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH (--model DIR for a model's folder)"
     )]
     Download {
         url: String,
@@ -79,6 +80,15 @@ pub enum DataError {
         expected: String,
         actual: String,
     },
+    #[error(
+        "--model {path}: no such folder; pass a Hugging Face model folder, or leave --model out to use the cached download"
+    )]
+    ModelFolderMissing { path: PathBuf },
+    #[error(
+        "{folder} has no {file_name}: a Hugging Face model folder holds config.json, model.safetensors and \
+         tokenizer.json (save_pretrained writes the first two, the tokenizer's save_pretrained the third)"
+    )]
+    ModelFileMissing { folder: PathBuf, file_name: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }

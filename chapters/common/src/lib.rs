@@ -1,4 +1,5 @@
-//! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]),
+//! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]) and
+//! pretrained models ([`hub`]),
 //! the training kit ([`train`]: schedule, optimiser, clipping, history, checkpoints, run directories), the
 //! command-line flags ([`cli`]), checking configurations ([`config`]), drawing the loss curve, rasterising the
 //! book's figures and checking them against the code that draws them ([`figures`]), and what the chapters' tests
@@ -13,6 +14,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod figures;
+pub mod hub;
 pub mod rng;
 pub mod testing;
 pub mod train;

@@ -1,0 +1,55 @@
+//! Everything that can go wrong in this chapter, each with what to do about it.
+
+use std::path::PathBuf;
+
+use common::DataError;
+use common::config::InvalidConfig;
+use common::train::{CheckpointError, Diverged};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BertError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    InvalidConfig(#[from] InvalidConfig),
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    #[error("{path}: not a BERT configuration ({message}); a Hugging Face config.json needs at least vocab_size")]
+    ConfigFile { path: PathBuf, message: String },
+    #[error("{path}: not a readable safetensors file ({message}); download it again")]
+    Safetensors { path: PathBuf, message: String },
+    #[error(
+        "{path} has no tensor {name} (expected shape {expected:?}); is this a BERT-family model? Its tensors \
+         are: {available}"
+    )]
+    MissingTensor {
+        path: PathBuf,
+        name: String,
+        expected: Vec<usize>,
+        available: String,
+    },
+    #[error("{path}: tensor {name} has shape {actual:?}, but config.json implies {expected:?}")]
+    WrongShape {
+        path: PathBuf,
+        name: String,
+        expected: Vec<usize>,
+        actual: Vec<usize>,
+    },
+    #[error("{path}: tensor {name} is {dtype}; this loader reads F32 weights (convert with torch_dtype=float32)")]
+    WrongDtype { path: PathBuf, name: String, dtype: String },
+    #[error(
+        "{path} has no masked-LM head (cls.predictions.*): it is an encoder only (as all-MiniLM-L6-v2); use it \
+         with `embed`, or give a BertForMaskedLM folder or a checkpoint of `bert pretrain`"
+    )]
+    NoMlmHead { path: PathBuf },
+    #[error("{path}: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    #[error("the input is {tokens} tokens long (with [CLS] and [SEP]) but the model reads at most {max}: shorten it")]
+    SequenceTooLong { tokens: usize, max: usize },
+    #[error("{0}")]
+    BadInput(String),
+    #[error("could not read a result from the device: {0}")]
+    Device(String),
+}
