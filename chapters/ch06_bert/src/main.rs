@@ -1,1 +1,300 @@
-fn main() {}
+//! Chapter 6's commands: pretrain a BERT on Tiny Shakespeare, fill in masked tokens, embed sentences.
+//!
+//! `cargo run --release -p bert -- pretrain [--config tiny|small]` pretrains and reports the masked accuracy
+//! against the baselines; `... -- fill "ROMEO: I [MASK] thee"` prints the top-5 tokens for each mask;
+//! `... -- embed "sentence one" "sentence two" ...` prints the cosine similarities of all-MiniLM-L6-v2's sentence
+//! embeddings. `--help` on each lists the options.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail};
+use bert::data::{split_sequences, split_text};
+use bert::inference::{Guess, cosine_similarities, embed, encode_batch, fill_masks, load_tokenizer};
+use bert::pretrained::{load_bert, load_masked_lm};
+use bert::training::{baselines, evaluation_masks, load_checkpoint};
+use bert::{BertError, BertVocab, RunConfig, Trainer};
+use burn::module::Module;
+use clap::{Args, Parser, Subcommand};
+use common::cli::DeviceArgs;
+use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::hub::ALL_MINILM_L6_V2;
+use common::train::{RunDir, Start, progress_bar};
+use tokens::BpeTokenizer;
+
+/// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+#[command(about = "Chapter 6: pretrain a BERT by masked-LM, fill in blanks, embed sentences")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Pretrain (or resume) a BERT on Tiny Shakespeare by masked-LM; report masked accuracy against baselines.
+    Pretrain(PretrainArgs),
+    /// Print the most likely tokens for each [MASK] of a text.
+    Fill(FillArgs),
+    /// Print the cosine similarities of sentence embeddings (all-MiniLM-L6-v2 by default).
+    Embed(EmbedArgs),
+}
+
+#[derive(Args, Debug)]
+struct PretrainArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A preset (tiny: a minute; small: the book's run) or a JSON file of a `RunConfig`.
+    #[arg(long, default_value = "small", conflicts_with = "resume")]
+    config: String,
+    /// Stop after this many steps, at most the configuration's max_iters.
+    #[arg(long)]
+    max_iters: Option<usize>,
+    #[arg(long, conflicts_with = "resume")]
+    seed: Option<u64>,
+    /// A text file to train on instead of Tiny Shakespeare.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The run's directory: its checkpoint in `checkpoint/` and the loss curve; other files are left alone.
+    #[arg(long, default_value = "runs/bert")]
+    out: PathBuf,
+    /// Continue the run saved in --out.
+    #[arg(long)]
+    resume: bool,
+    /// Start a new run in an --out that holds a checkpoint, replacing it at the first save.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
+}
+
+#[derive(Args, Debug)]
+struct FillArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Texts with one or more [MASK].
+    #[arg(required = true)]
+    texts: Vec<String>,
+    /// A run of `pretrain` (its --out).
+    #[arg(long, default_value = "runs/bert", conflicts_with = "model")]
+    checkpoint: PathBuf,
+    /// A Hugging Face BertForMaskedLM folder (config.json, model.safetensors, tokenizer.json) instead.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, default_value_t = 5)]
+    top_k: usize,
+}
+
+#[derive(Args, Debug)]
+struct EmbedArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Two or more sentences.
+    #[arg(required = true, num_args = 2..)]
+    sentences: Vec<String>,
+    /// A Hugging Face BERT folder; by default all-MiniLM-L6-v2, downloaded into the data cache on first use.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Pretrain(args) => pretrain(args),
+        Command::Fill(args) => fill(args),
+        Command::Embed(args) => embed_command(args),
+    }
+}
+
+fn run_config(name: &str) -> Result<RunConfig, BertError> {
+    let path = Path::new(name);
+    if !path.is_file() {
+        return RunConfig::named(name);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| BertError::BadInput(format!("{name}: {e}")))?;
+    let config: RunConfig = serde_json::from_str(&text)
+        .map_err(|e| BertError::BadInput(format!("{name} is not a RunConfig ({e}); start from a preset's JSON")))?;
+    config.validate()?;
+    Ok(config)
+}
+
+fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    println!("device: {}", selected.description);
+    let device = selected.device.autodiff();
+    let run = RunDir::open(&args.out, Start::from_flags(args.resume, args.overwrite)).map_err(BertError::from)?;
+    let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
+    let (mut trainer, vocab) = if args.resume {
+        let (trainer, vocab) = Trainer::resume(&run.checkpoint(), &device)?;
+        println!("resuming {} at step {}", run.checkpoint().display(), trainer.step);
+        (trainer, vocab)
+    } else {
+        let mut config = run_config(&args.config)?;
+        if let Some(seed) = args.seed {
+            config.training.seed = seed;
+        }
+        let started = Instant::now();
+        let bpe = BpeTokenizer::train(split_text(&text).0, config.training.bpe_vocab_size)
+            .map_err(|e| anyhow!("cannot learn the BPE vocabulary: {e}"))?;
+        let vocab = BertVocab::new(bpe);
+        if vocab.vocab_size() != config.model.vocab_size {
+            bail!(
+                "the training text has too few distinct pairs for a BPE of {} tokens (it gave {}): use a longer \
+                 text or a smaller bpe_vocab_size",
+                config.training.bpe_vocab_size,
+                vocab.bpe.vocab_size()
+            );
+        }
+        println!(
+            "vocabulary: {} BPE tokens learned in {:.1} s, plus [PAD] [UNK] [CLS] [SEP] [MASK]",
+            vocab.bpe.vocab_size(),
+            started.elapsed().as_secs_f64()
+        );
+        (Trainer::new(config, &device), vocab)
+    };
+    let config = trainer.config.clone();
+    let max_iters = config.training.max_iters;
+    let until = args.max_iters.unwrap_or(max_iters);
+    if until > max_iters {
+        bail!("--max-iters {until} is past the configuration's max_iters {max_iters}: pass at most {max_iters}");
+    }
+    let splits = split_sequences(&text, &vocab, config.model.max_position_embeddings);
+    if splits.train.is_empty() || splits.val.is_empty() {
+        bail!("the text is too short for a training and a validation split: use a longer --data");
+    }
+    let val = evaluation_masks(&splits.val, &vocab, &config);
+    let base = baselines(&splits.train, &val, &vocab.special(), vocab.vocab_size());
+    let m = &config.model;
+    println!(
+        "data: {} training and {} validation sequences of up to {} tokens",
+        splits.train.len(),
+        splits.val.len(),
+        m.max_position_embeddings
+    );
+    println!(
+        "model: {} parameters ({} layers, {} heads, width {}), masked-LM head tied to the token embedding",
+        m.num_encoder_params() + m.num_mlm_head_params(),
+        m.num_hidden_layers,
+        m.num_attention_heads,
+        m.hidden_size
+    );
+    let progress = progress_bar(until, trainer.step);
+    let throughput = trainer.train(&splits.train, &val, &vocab, until, Some(&run.checkpoint()), &progress)?;
+    progress.finish();
+    let last = *trainer.evaluations.last().expect("train evaluates at its last step");
+    println!(
+        "trained {} steps in {:.1} s ({:.0} tokens/s, padding included); checkpoint {}",
+        throughput.steps,
+        throughput.seconds,
+        throughput.tokens as f64 / throughput.seconds,
+        run.checkpoint().display()
+    );
+    println!("validation, {} masked positions (step {}):", last.scored, last.step);
+    println!(
+        "  BERT:                      loss {:.4}, accuracy {:.2}%",
+        last.loss,
+        100.0 * last.accuracy
+    );
+    println!("  unigram distribution:      loss {:.4}", base.unigram_loss);
+    println!(
+        "  most frequent token:       accuracy {:.2}%",
+        100.0 * base.most_frequent_accuracy
+    );
+    let (png, svg) = (run.root().join("loss.png"), run.root().join("loss.svg"));
+    write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
+    write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
+    println!("loss curve: {} (and .svg)", png.display());
+    let model = trainer.model.valid();
+    let example = "ROMEO:\nI [MASK] thee.";
+    println!("\n--- fill: {example:?} ---");
+    print_guesses(
+        &fill_masks(
+            &model,
+            &vocab.encode_with_masks(example),
+            vocab.special().mask,
+            5,
+            &device.inner(),
+        )?,
+        |id| vocab.token_text(id),
+    );
+    Ok(())
+}
+
+fn fill(args: FillArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    let device = selected.device;
+    if let Some(folder) = &args.model {
+        let (_, model) = load_masked_lm(folder, &device)?;
+        let tokenizer = load_tokenizer(folder)?;
+        let mask = tokenizer
+            .token_to_id("[MASK]")
+            .ok_or_else(|| anyhow!("{}: the tokenizer has no [MASK] token", folder.display()))?;
+        for text in &args.texts {
+            let ids = tokenizer
+                .encode(text.as_str(), true)
+                .map_err(|e| anyhow!("cannot tokenize {text:?}: {e}"))?
+                .get_ids()
+                .to_vec();
+            println!("{text}");
+            let token = |id: u32| tokenizer.id_to_token(id).unwrap_or_else(|| format!("<{id}>"));
+            print_guesses(&fill_masks(&model, &ids, mask, args.top_k, &device)?, token);
+        }
+    } else {
+        let (_, model, vocab) = load_checkpoint(&args.checkpoint, &device)?;
+        for text in &args.texts {
+            println!("{text}");
+            let ids = vocab.encode_with_masks(text);
+            print_guesses(
+                &fill_masks(&model, &ids, vocab.special().mask, args.top_k, &device)?,
+                |id| vocab.token_text(id),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_guesses(masks: &[Vec<Guess>], token: impl Fn(u32) -> String) {
+    for (i, guesses) in masks.iter().enumerate() {
+        let list: Vec<String> = guesses
+            .iter()
+            .map(|g| format!("{:?} {:.1}%", token(g.token), 100.0 * g.probability))
+            .collect();
+        println!("  [MASK] {}: {}", i + 1, list.join(", "));
+    }
+}
+
+fn embed_command(args: EmbedArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    let device = selected.device;
+    let folder = ALL_MINILM_L6_V2.locate(args.model.as_deref())?;
+    let (config, model) = load_bert(&folder, &device)?;
+    let tokenizer = load_tokenizer(&folder)?;
+    let sentences: Vec<&str> = args.sentences.iter().map(String::as_str).collect();
+    if let Some(empty) = sentences.iter().position(|s| s.trim().is_empty()) {
+        bail!("sentence {} is empty: give text to embed", empty + 1);
+    }
+    let (tokens, padding) = encode_batch(
+        &tokenizer,
+        &sentences,
+        config.pad_token_id,
+        config.max_position_embeddings,
+        &device,
+    )?;
+    let similarities = cosine_similarities(embed(&model, tokens, padding))
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow!("cannot read the similarities: {e:?}"))?;
+    let n = sentences.len();
+    println!(
+        "cosine similarities of {} (mean-pooled sentence embeddings):",
+        folder.display()
+    );
+    for (i, sentence) in sentences.iter().enumerate() {
+        let row: Vec<String> = similarities[i * n..(i + 1) * n]
+            .iter()
+            .map(|c| format!("{c:6.3}"))
+            .collect();
+        println!("  {} | {sentence}", row.join(" "));
+    }
+    Ok(())
+}

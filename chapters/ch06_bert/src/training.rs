@@ -177,6 +177,15 @@ pub fn evaluation_masks(sequences: &[Vec<u32>], vocab: &BertVocab, config: &RunC
         .collect()
 }
 
+/// How much [`Trainer::train`] did, and how fast: `tokens` counts every position of every batch (padding too),
+/// `seconds` includes the evaluations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throughput {
+    pub steps: usize,
+    pub seconds: f64,
+    pub tokens: usize,
+}
+
 /// A pretraining run in progress; everything in it is in a checkpoint.
 pub struct Trainer {
     pub config: RunConfig,
@@ -287,7 +296,7 @@ impl Trainer {
         until: usize,
         checkpoint: Option<&Path>,
         progress: &ProgressBar,
-    ) -> Result<(), BertError> {
+    ) -> Result<Throughput, BertError> {
         let config = self.config.training.clone();
         let until = until.min(config.max_iters);
         let (started, first_step) = (Instant::now(), self.step);
@@ -314,15 +323,15 @@ impl Trainer {
                 }
             }
             if self.step >= until {
-                return Ok(());
+                return Ok(Throughput {
+                    steps: self.step - first_step,
+                    seconds: started.elapsed().as_secs_f64(),
+                    tokens,
+                });
             }
-            tokens += self
-                .batch_at(train, vocab, self.step)
-                .inputs
-                .dims()
-                .iter()
-                .product::<usize>();
-            let loss = self.train_step(train, vocab)?;
+            let batch = self.batch_at(train, vocab, self.step);
+            tokens += batch.inputs.dims().iter().product::<usize>();
+            let loss = self.train_step_on(batch)?;
             let seconds = started.elapsed().as_secs_f64();
             progress.set_position(self.step as u64);
             progress.set_message(format!(
