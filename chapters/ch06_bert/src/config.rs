@@ -113,7 +113,7 @@ impl BertConfig {
             "gelu" => Ok(Activation::Gelu),
             "relu" => Ok(Activation::Relu),
             other => Err(InvalidConfig {
-                what: "the BERT configuration".into(),
+                what: "BERT configuration".into(),
                 problems: vec![format!(
                     "hidden_act = \"{other}\" (this chapter's BERT implements \"gelu\", the exact erf GELU, and \"relu\")"
                 )],
@@ -124,7 +124,7 @@ impl BertConfig {
     /// Every field in its range, named with the rule it breaks.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         let heads = self.num_attention_heads.max(1);
-        Checks::new("the BERT configuration")
+        Checks::new("BERT configuration")
             .at_least("vocab_size", self.vocab_size, 1)
             .at_least("hidden_size", self.hidden_size, 1)
             .at_least("num_hidden_layers", self.num_hidden_layers, 1)
@@ -153,7 +153,7 @@ impl BertConfig {
                 self.pad_token_id < self.vocab_size,
                 "pad_token_id",
                 self.pad_token_id,
-                &format!("must be below vocab_size = {}", self.vocab_size),
+                &format!("below vocab_size = {}", self.vocab_size),
             )
             .finish()?;
         self.activation().map(|_| ())
