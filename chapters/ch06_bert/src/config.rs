@@ -134,7 +134,7 @@ impl BertConfig {
                 "hidden_size",
                 self.hidden_size,
                 &format!(
-                    "must be a multiple of num_attention_heads = {}",
+                    "a multiple of num_attention_heads = {}",
                     self.num_attention_heads
                 ),
             )
