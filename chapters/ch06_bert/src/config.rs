@@ -133,10 +133,7 @@ impl BertConfig {
                 self.hidden_size.is_multiple_of(heads),
                 "hidden_size",
                 self.hidden_size,
-                &format!(
-                    "a multiple of num_attention_heads = {}",
-                    self.num_attention_heads
-                ),
+                &format!("a multiple of num_attention_heads = {}", self.num_attention_heads),
             )
             .at_least("intermediate_size", self.intermediate_size, 1)
             .at_least("max_position_embeddings", self.max_position_embeddings, 1)

@@ -41,6 +41,22 @@ enum Command {
     Fill(FillArgs),
     /// Print the cosine similarities of sentence embeddings (all-MiniLM-L6-v2 by default).
     Embed(EmbedArgs),
+    /// Time pretraining steps alone (no evaluation): milliseconds per step and tokens per second.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A preset or a JSON file of a `RunConfig`.
+    #[arg(long, default_value = "small")]
+    config: String,
+    /// Timed steps, after 5 untimed ones.
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +119,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain(args),
         Command::Fill(args) => fill(args),
         Command::Embed(args) => embed_command(args),
+        Command::Bench(args) => bench(args),
     }
 }
 
@@ -116,6 +133,56 @@ fn run_config(name: &str) -> Result<RunConfig, BertError> {
         .map_err(|e| BertError::BadInput(format!("{name} is not a RunConfig ({e}); start from a preset's JSON")))?;
     config.validate()?;
     Ok(config)
+}
+
+/// Chapter 1's BPE learned on the training split, with the configuration's size.
+fn learn_vocab(text: &str, config: &RunConfig) -> anyhow::Result<BertVocab> {
+    let started = Instant::now();
+    let bpe = BpeTokenizer::train(split_text(text).0, config.training.bpe_vocab_size)
+        .map_err(|e| anyhow!("cannot learn the BPE vocabulary: {e}"))?;
+    let vocab = BertVocab::new(bpe);
+    if vocab.vocab_size() != config.model.vocab_size {
+        bail!(
+            "the training text has too few distinct pairs for a BPE of {} tokens (it gave {}): use a longer text or \
+             a smaller bpe_vocab_size",
+            config.training.bpe_vocab_size,
+            vocab.bpe.vocab_size()
+        );
+    }
+    println!(
+        "vocabulary: {} BPE tokens learned in {:.1} s, plus [PAD] [UNK] [CLS] [SEP] [MASK]",
+        vocab.bpe.vocab_size(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(vocab)
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    println!("device: {}", selected.description);
+    let device = selected.device.autodiff();
+    let config = run_config(&args.config)?;
+    let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
+    let vocab = learn_vocab(&text, &config)?;
+    let train = split_sequences(&text, &vocab, config.model.max_position_embeddings).train;
+    let mut trainer = Trainer::new(config, &device);
+    let (mut tokens, mut started) = (0, Instant::now());
+    for step in 0..5 + args.steps {
+        if step == 5 {
+            (tokens, started) = (0, Instant::now());
+        }
+        let batch = trainer.batch_at(&train, &vocab, trainer.step);
+        tokens += batch.inputs.dims().iter().product::<usize>();
+        trainer.train_step_on(batch)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{} steps: {:.1} ms/step, {:.0} tokens/s (padding included)",
+        args.steps,
+        1000.0 * seconds / args.steps as f64,
+        tokens as f64 / seconds
+    );
+    Ok(())
 }
 
 fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
@@ -133,23 +200,7 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         if let Some(seed) = args.seed {
             config.training.seed = seed;
         }
-        let started = Instant::now();
-        let bpe = BpeTokenizer::train(split_text(&text).0, config.training.bpe_vocab_size)
-            .map_err(|e| anyhow!("cannot learn the BPE vocabulary: {e}"))?;
-        let vocab = BertVocab::new(bpe);
-        if vocab.vocab_size() != config.model.vocab_size {
-            bail!(
-                "the training text has too few distinct pairs for a BPE of {} tokens (it gave {}): use a longer \
-                 text or a smaller bpe_vocab_size",
-                config.training.bpe_vocab_size,
-                vocab.bpe.vocab_size()
-            );
-        }
-        println!(
-            "vocabulary: {} BPE tokens learned in {:.1} s, plus [PAD] [UNK] [CLS] [SEP] [MASK]",
-            vocab.bpe.vocab_size(),
-            started.elapsed().as_secs_f64()
-        );
+        let vocab = learn_vocab(&text, &config)?;
         (Trainer::new(config, &device), vocab)
     };
     let config = trainer.config.clone();
@@ -179,7 +230,14 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         m.hidden_size
     );
     let progress = progress_bar(until, trainer.step);
-    let throughput = trainer.train(&splits.train, &val, &vocab, until, Some(&run.checkpoint()), &progress)?;
+    let throughput = trainer.train(
+        &splits.train,
+        &val,
+        &vocab,
+        until,
+        Some(&run.checkpoint()),
+        Some(&progress),
+    )?;
     progress.finish();
     let last = *trainer.evaluations.last().expect("train evaluates at its last step");
     println!(

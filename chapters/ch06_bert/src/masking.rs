@@ -52,12 +52,26 @@ pub fn mask_tokens(
     config: &MaskingConfig,
     rng: &mut SplitMix64,
 ) -> Masked {
+    let chosen: Vec<bool> = tokens
+        .iter()
+        .map(|&token| !special.contains(token) && rng.next_f64() < config.mask_prob)
+        .collect();
+    corrupt(tokens, &chosen, special, vocab_size, config, rng)
+}
+
+/// The chosen tokens replaced by `[MASK]` (share `to_mask`), a random token (`to_random`) or kept, each on its
+/// own draw; the targets are the chosen tokens. Any way of choosing (single tokens, whole words, spans) ends here.
+pub fn corrupt(
+    tokens: &[u32],
+    chosen: &[bool],
+    special: &SpecialTokens,
+    vocab_size: usize,
+    config: &MaskingConfig,
+    rng: &mut SplitMix64,
+) -> Masked {
     let mut inputs = tokens.to_vec();
     let mut targets = vec![None; tokens.len()];
-    for (i, &token) in tokens.iter().enumerate() {
-        if special.contains(token) || rng.next_f64() >= config.mask_prob {
-            continue;
-        }
+    for (i, &token) in tokens.iter().enumerate().filter(|&(i, _)| chosen[i]) {
         targets[i] = Some(token);
         let r = rng.next_f64();
         if r < config.to_mask {

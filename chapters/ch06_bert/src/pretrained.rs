@@ -149,6 +149,7 @@ impl<'a> Weights<'a> {
         Ok(Tensor::<1>::from_floats(values.as_slice(), &self.device).reshape(shape))
     }
 
+    // ANCHOR: load
     /// `name.weight` `[d_out, d_in]` (PyTorch's layout) transposed to burn's `[d_in, d_out]`, and `name.bias`.
     fn linear(&self, name: &str, d_in: usize, d_out: usize) -> Result<Linear, BertError> {
         let weight = self.tensor(&format!("{name}.weight"), [d_out, d_in])?.transpose();
@@ -216,4 +217,5 @@ impl<'a> Weights<'a> {
         }
         Ok(bert)
     }
+    // ANCHOR_END: load
 }

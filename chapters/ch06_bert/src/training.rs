@@ -286,8 +286,9 @@ impl Trainer {
     }
 
     // ANCHOR: train
-    /// Trains until step `until` (at most `max_iters`), evaluating at step 0, every `eval_interval` steps and at
-    /// the end, and saving a checkpoint to `checkpoint` after each evaluation.
+    /// Trains until step `until` (at most `max_iters`), evaluating on `val` at step 0, every `eval_interval` steps
+    /// and at the end, and saving a checkpoint to `checkpoint` after each evaluation; with `progress`, shows the run
+    /// there and prints each evaluation.
     pub fn train(
         &mut self,
         train: &[Vec<u32>],
@@ -295,8 +296,10 @@ impl Trainer {
         vocab: &BertVocab,
         until: usize,
         checkpoint: Option<&Path>,
-        progress: &ProgressBar,
+        progress: Option<&ProgressBar>,
     ) -> Result<Throughput, BertError> {
+        let hidden = ProgressBar::hidden();
+        let progress = progress.unwrap_or(&hidden);
         let config = self.config.training.clone();
         let until = until.min(config.max_iters);
         let (started, first_step) = (Instant::now(), self.step);
@@ -307,6 +310,9 @@ impl Trainer {
                 let score = self.evaluate(val, vocab.special().pad)?;
                 check_finite(self.step, score.loss as f32)?;
                 progress.suspend(|| {
+                    if progress.is_hidden() {
+                        return;
+                    }
                     eprintln!(
                         "step {:>5}: val masked-LM loss {:.4}, masked accuracy {:.2}%",
                         score.step,
