@@ -44,8 +44,8 @@ pub enum BertError {
          with `embed`, or give a BertForMaskedLM folder or a checkpoint of `bert pretrain`"
     )]
     NoMlmHead { path: PathBuf },
-    #[error("{path}: {message}")]
-    Tokenizer { path: PathBuf, message: String },
+    #[error(transparent)]
+    TokenizerFile(#[from] common::hub::TokenizerFileError),
     #[error("the input is {tokens} tokens long (with [CLS] and [SEP]) but the model reads at most {max}: shorten it")]
     SequenceTooLong { tokens: usize, max: usize },
     #[error("{0}")]

@@ -1,7 +1,5 @@
 //! Using a BERT: filling in masked tokens, and sentence embeddings with their cosine similarities.
 
-use std::path::Path;
-
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use tokenizers::Tokenizer;
@@ -67,25 +65,6 @@ pub fn fill_masks(
         .collect())
 }
 // ANCHOR_END: fill
-
-/// The tokenizer of a Hugging Face folder (`tokenizer.json`: for BERT, lower-casing, WordPiece and the
-/// `[CLS] ... [SEP]` template). A file may ask for every input to be padded or cut to a fixed length
-/// (all-MiniLM-L6-v2's pads and truncates to 128): both are turned off, as Python's tokenizer does unless asked,
-/// so that [`encode_batch`] pads to the batch's longest input and refuses one that is too long instead of cutting
-/// it silently.
-pub fn load_tokenizer(folder: &Path) -> Result<Tokenizer, BertError> {
-    let path = folder.join("tokenizer.json");
-    let mut tokenizer = Tokenizer::from_file(&path).map_err(|e| BertError::Tokenizer {
-        path: path.clone(),
-        message: format!("not a tokenizers file ({e})"),
-    })?;
-    tokenizer.with_padding(None);
-    tokenizer.with_truncation(None).map_err(|e| BertError::Tokenizer {
-        path,
-        message: e.to_string(),
-    })?;
-    Ok(tokenizer)
-}
 
 /// Token ids of `sentences` (with `[CLS]` and `[SEP]`), padded with `pad` into `[n, t]`, and their padding mask.
 pub fn encode_batch(

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail};
 use bert::data::{split_sequences, split_text};
-use bert::inference::{Guess, cosine_similarities, embed, encode_batch, fill_masks, load_tokenizer};
+use bert::inference::{Guess, cosine_similarities, embed, encode_batch, fill_masks};
 use bert::pretrained::{load_bert, load_masked_lm};
 use bert::training::{baselines, evaluation_masks, load_checkpoint};
 use bert::{BertError, BertVocab, RunConfig, Trainer};
@@ -19,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use common::cli::DeviceArgs;
 use common::figures::{write_loss_curve_png, write_loss_curve_svg};
 use common::hub::ALL_MINILM_L6_V2;
+use common::hub::load_tokenizer;
 use common::train::{RunDir, Start, progress_bar};
 use tokens::BpeTokenizer;
 

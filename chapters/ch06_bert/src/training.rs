@@ -79,7 +79,7 @@ impl RunConfig {
     pub fn named(name: &str) -> Result<Self, BertError> {
         let (bpe_vocab_size, width, layers, heads, max_len, batch_size, max_iters) = match name {
             "tiny" => (512, 64, 2, 2, 64, 32, 600),
-            "small" => (2048, 128, 4, 4, 128, 32, 3000),
+            "small" => (2048, 128, 4, 4, 128, 32, 1500),
             other => {
                 return Err(BertError::BadInput(format!(
                     "no configuration named {other:?}: choose tiny or small"
@@ -298,7 +298,7 @@ impl Trainer {
         checkpoint: Option<&Path>,
         progress: Option<&ProgressBar>,
     ) -> Result<Throughput, BertError> {
-        let hidden = ProgressBar::hidden();
+        let (hidden, show) = (ProgressBar::hidden(), progress.is_some());
         let progress = progress.unwrap_or(&hidden);
         let config = self.config.training.clone();
         let until = until.min(config.max_iters);
@@ -309,17 +309,17 @@ impl Trainer {
             if due && self.evaluations.last().is_none_or(|e| e.step != self.step) {
                 let score = self.evaluate(val, vocab.special().pad)?;
                 check_finite(self.step, score.loss as f32)?;
-                progress.suspend(|| {
-                    if progress.is_hidden() {
-                        return;
-                    }
-                    eprintln!(
-                        "step {:>5}: val masked-LM loss {:.4}, masked accuracy {:.2}%",
-                        score.step,
-                        score.loss,
-                        100.0 * score.accuracy
-                    )
-                });
+                if show {
+                    // Printed past the bar, so that the evaluations also reach a log when stderr is not a terminal.
+                    progress.suspend(|| {
+                        eprintln!(
+                            "step {:>5}: val masked-LM loss {:.4}, masked accuracy {:.2}%",
+                            score.step,
+                            score.loss,
+                            100.0 * score.accuracy
+                        )
+                    });
+                }
                 if let Some(point) = self.history.last_mut().filter(|p| p.step + 1 == self.step) {
                     point.val_loss = Some(score.loss as f32);
                 }

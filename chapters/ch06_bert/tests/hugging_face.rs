@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bert::inference::{cosine_similarities, embed, encode_batch, load_tokenizer};
+use bert::inference::{cosine_similarities, embed, encode_batch};
 use bert::masking::{Masked, MaskedBatch};
 use bert::pretrained::{load_bert, load_masked_lm};
 use bert::training::{RunConfig, TrainingConfig};
 use bert::{BertError, Trainer};
 use burn::prelude::*;
 use common::hub::ALL_MINILM_L6_V2;
+use common::hub::load_tokenizer;
 use common::testing::{backends, max_abs_diff, values};
 use serde::Deserialize;
 
@@ -254,7 +255,11 @@ fn edited_folder(edit: impl FnOnce(&mut Vec<(String, Vec<usize>, Vec<u8>)>)) -> 
             (name.clone(), view)
         })
         .collect();
-    safetensors::serialize_to_file(views, None, &dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(
+        dir.path().join("model.safetensors"),
+        safetensors::serialize(views, None).unwrap(),
+    )
+    .unwrap();
     dir
 }
 

@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use tokenizers::Tokenizer;
+
 use crate::data::{DataError, DataFile, data_dir};
 
 /// A model folder on the Hugging Face hub.
@@ -81,6 +83,33 @@ pub fn check_model_folder(folder: &Path) -> Result<(), DataError> {
         None => Ok(()),
     }
 }
+
+/// A `tokenizer.json` the `tokenizers` crate cannot read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: not a tokenizers file ({message}); download the model folder again")]
+pub struct TokenizerFileError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+// ANCHOR: tokenizer
+/// The tokenizer of a Hugging Face folder, `tokenizer.json`, read by Hugging Face's own `tokenizers` crate (for
+/// BERT: lower-casing, WordPiece and the `[CLS] ... [SEP]` template). A file may ask for every input to be padded
+/// or cut to a fixed length (all-MiniLM-L6-v2's pads and truncates to 128): both are turned off, as Python's
+/// tokenizer does unless asked, so that a caller pads a batch to its longest input and refuses an input that is
+/// too long instead of having it cut silently.
+pub fn load_tokenizer(folder: &Path) -> Result<Tokenizer, TokenizerFileError> {
+    let path = folder.join("tokenizer.json");
+    let error = |message: String| TokenizerFileError {
+        path: path.clone(),
+        message,
+    };
+    let mut tokenizer = Tokenizer::from_file(&path).map_err(|e| error(e.to_string()))?;
+    tokenizer.with_padding(None);
+    tokenizer.with_truncation(None).map_err(|e| error(e.to_string()))?;
+    Ok(tokenizer)
+}
+// ANCHOR_END: tokenizer
 
 #[cfg(test)]
 mod tests {

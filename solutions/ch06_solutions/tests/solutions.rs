@@ -67,7 +67,9 @@ fn the_nsp_head_learns_a_batch_through_the_pooler_and_the_segments() {
     let runs: Vec<Vec<u32>> = (0..8).map(|i| vec![5 + i, 6 + i, 7 + i]).collect();
     let pairs = sentence_pairs(&runs, &special, 16, &mut SplitMix64::new(0));
     let mut optimizer = AdamConfig::new().init();
-    let first = nsp_loss(&model.bert, &model.head, &pairs, special.pad, &device).0.into_scalar::<f32>();
+    let first = nsp_loss(&model.bert, &model.head, &pairs, special.pad, &device)
+        .0
+        .into_scalar::<f32>();
     for _ in 0..100 {
         let (loss, _) = nsp_loss(&model.bert, &model.head, &pairs, special.pad, &device);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
