@@ -40,15 +40,23 @@ impl BertVocab {
         self.bpe.vocab_size() + 5
     }
 
-    /// `[CLS] text [SEP]`, every `[MASK]` in `text` becoming the mask token.
+    /// `[CLS] text [SEP]`, every `[MASK]` in `text` becoming the mask token. A space just before `[MASK]` goes
+    /// into the mask, as RoBERTa's `<mask>` takes it (`lstrip`): byte-level BPE tokens carry their leading space
+    /// (" love"), so in "I [MASK] thee" the hidden token is " love", not a lone space followed by "love".
     pub fn encode_with_masks(&self, text: &str) -> Vec<u32> {
         let special = self.special();
         let mut ids = vec![special.cls];
-        for (i, piece) in text.split(MASK_MARKER).enumerate() {
+        let pieces: Vec<&str> = text.split(MASK_MARKER).collect();
+        for (i, piece) in pieces.iter().enumerate() {
             if i > 0 {
                 ids.push(special.mask);
             }
-            ids.extend(self.bpe.encode(piece));
+            let before_a_mask = i + 1 < pieces.len();
+            ids.extend(self.bpe.encode(if before_a_mask {
+                piece.strip_suffix(' ').unwrap_or(piece)
+            } else {
+                piece
+            }));
         }
         ids.push(special.sep);
         ids

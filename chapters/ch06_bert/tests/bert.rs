@@ -311,6 +311,10 @@ fn fill_text_marks_masks_and_names_special_tokens() {
     assert_eq!((ids[0], *ids.last().unwrap()), (s.cls, s.sep));
     assert_eq!(ids.iter().filter(|&&id| id == s.mask).count(), 1);
     assert_eq!(vocab.token_text(s.mask), "[MASK]");
+    // The space before [MASK] belongs to the hidden token: "All: [MASK]" is "All:" then the mask, as in
+    // "All: speak" the token " speak" follows "All:".
+    let before: Vec<u32> = ids[1..].iter().take_while(|&&id| id != s.mask).copied().collect();
+    assert_eq!(before, vocab.bpe.encode("All:"));
     let model: BertForMaskedLm = BertConfig::new(vocab.vocab_size(), 16, 1, 2, 8).init_masked_lm(&Device::flex());
     let long = vocab.encode_with_masks("All: speak, speak, [MASK] speak, speak, speak.");
     let err = bert::inference::fill_masks(&model, &long, s.mask, 5, &Device::flex()).unwrap_err();

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tokenizers::Tokenizer;
+pub use tokenizers::Tokenizer;
 
 use crate::data::{DataError, DataFile, data_dir};
 
