@@ -3,13 +3,13 @@
 //! 1. [`sentence_pairs`], [`NspHead`], [`nsp_loss`]: next-sentence prediction, BERT's second pretraining task.
 //!    Pairs `[CLS] A [SEP] B [SEP]` with segment ids 0 then 1; B follows A half of the time and is a random run
 //!    otherwise; a two-way classifier on the pooler's $\tanh(h_{[CLS]}W_p + b_p)$. Train on
-//!    $\mathcal L_{MLM} + \mathcal L_{NSP}$. On Tiny Shakespeare expect the NSP head to reach a high accuracy fast
-//!    and to tell little: a random run usually comes from another scene, another speaker, other words, so most of
-//!    the task is topic detection, which RoBERTa found the masked-LM learns anyway (its table 2: removing NSP
-//!    matched or improved every task once the segments were full-length spans).
+//!    $\mathcal L_{MLM} + \mathcal L_{NSP}$. What to expect (not measured here): a random run usually comes from
+//!    another scene, another speaker, other words, so most of the task is topic detection, which the masked-LM
+//!    learns anyway; RoBERTa (its table 2) found that removing NSP matched or improved every downstream task once
+//!    the segments were full-length spans.
 //! 2. [`whole_word_choice`]: whole-word masking. Every BPE token of a chosen word is chosen: the model can no
 //!    longer restore "Citi|zen" from "Citi|[MASK]", which the rest of the word all but gives away, so the task
-//!    is harder and the per-token masked accuracy lower, while what is learned is more about words in context
+//!    is harder and the per-token masked accuracy should be lower (not measured here), while what is learned is more about words in context
 //!    than about spelling.
 //! 3. [`span_choice`]: SpanBERT's span masking, contiguous spans of geometric length (clipped), harder again:
 //!    the neighbours of a masked token are usually masked too.
@@ -56,7 +56,7 @@ pub fn sentence_pairs(
                 i + 1
             } else {
                 let mut j = rng.below(runs.len() - 1);
-                if j >= i + 1 {
+                if j > i {
                     j += 1; // any run but the next one
                 }
                 j
@@ -203,16 +203,15 @@ pub fn span_choice(
         while length < max_span && rng.next_f64() >= q {
             length += 1;
         }
-        let mut i = candidates[rng.below(candidates.len())];
-        for _ in 0..length {
-            if i >= tokens.len() || special.contains(tokens[i]) {
+        let start = candidates[rng.below(candidates.len())];
+        for i in (start..tokens.len()).take(length) {
+            if special.contains(tokens[i]) {
                 break;
             }
             if !chosen[i] {
                 chosen[i] = true;
                 count += 1;
             }
-            i += 1;
         }
     }
     chosen
