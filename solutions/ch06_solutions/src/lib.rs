@@ -9,8 +9,8 @@
 //!    the segments were full-length spans.
 //! 2. [`whole_word_choice`]: whole-word masking. Every BPE token of a chosen word is chosen: the model can no
 //!    longer restore "Citi|zen" from "Citi|[MASK]", which the rest of the word all but gives away, so the task
-//!    is harder and the per-token masked accuracy should be lower (not measured here), while what is learned is more about words in context
-//!    than about spelling.
+//!    is harder and the per-token masked accuracy should be lower (not measured here), while what is learned is
+//!    more about words in context than about spelling.
 //! 3. [`span_choice`]: SpanBERT's span masking, contiguous spans of geometric length (clipped), harder again:
 //!    the neighbours of a masked token are usually masked too.
 //!
