@@ -9,7 +9,8 @@
 //!   head, the pooler, mean pooling;
 //! - [`masking`]: the 80/10/10 masking recipe, padded batches, the loss over the chosen positions only;
 //! - [`vocab`] and [`data`]: chapter 1's BPE with the special tokens, and Tiny Shakespeare cut into sequences;
-//! - [`training`]: pretraining (the kit's optimiser, schedule, checkpoints), evaluation and its baselines;
+//! - [`training`]: pretraining (the kit's optimiser, schedule, checkpoints), evaluation and its baselines, and
+//!   [`training::config`], what a run is made of;
 //! - [`pretrained`]: a Hugging Face folder (`config.json`, `model.safetensors`) read into the model;
 //! - [`inference`]: fill-in-the-blank, sentence embeddings and cosine similarities;
 //! - [`BertError`]: what can go wrong, each with what to do.
