@@ -5,42 +5,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::testing::Outcome;
 use serde_json::Value;
 
 const TEXT: &str = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n\
                     First Citizen:\nYou are all resolved rather to die than to famish?\n\n";
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn succeeded(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-
-    /// Failed with `code`, saying each of `needles` on stderr.
-    fn failed(&self, code: i32, needles: &[&str]) {
-        assert_eq!(self.code, Some(code), "stderr: {}", self.stderr);
-        for needle in needles {
-            assert!(self.stderr.contains(needle), "{needle:?} not in: {}", self.stderr);
-        }
-    }
-}
-
-fn outcome(output: Output) -> Outcome {
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn gpt_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gpt"));
@@ -49,7 +21,7 @@ fn gpt_command(args: &[&str]) -> Command {
 }
 
 fn gpt(args: &[&str]) -> Outcome {
-    outcome(gpt_command(args).output().unwrap())
+    gpt_command(args).output().unwrap().into()
 }
 
 /// A scratch folder with a small corpus in it.
@@ -94,7 +66,7 @@ impl Scratch {
     }
 
     fn train(&self, out: &Path, extra: &[&str]) -> Outcome {
-        outcome(self.train_command(out, extra).output().unwrap())
+        self.train_command(out, extra).output().unwrap().into()
     }
 
     /// A config file: the tiny preset as a run saved it, changed by `edit`.
@@ -345,7 +317,7 @@ fn the_cpu_stays_the_cpu_and_probing_for_a_gpu_is_quiet() {
     scratch
         .train(&out, &["--config", "tiny", "--max-iters", "2"])
         .succeeded();
-    let resumed = outcome(
+    let resumed = Outcome::from(
         scratch
             .train_command(&out, &["--resume", "--max-iters", "4"])
             .env("VK_LOADER_DEBUG", "all")
@@ -358,7 +330,7 @@ fn the_cpu_stays_the_cpu_and_probing_for_a_gpu_is_quiet() {
         resumed.stderr
     );
     let run = out.display().to_string();
-    let probed = outcome(
+    let probed = Outcome::from(
         gpt_command(&[
             "sample",
             "--device",

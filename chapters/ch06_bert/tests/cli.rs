@@ -6,38 +6,17 @@ use std::path::Path;
 use std::process::Command;
 
 use bert::RunConfig;
-
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn succeeded(&self) -> &Self {
-        assert_eq!(self.code, Some(0), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-
-    fn failed(&self, needle: &str) {
-        assert_eq!(self.code, Some(1), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        assert!(self.stderr.contains(needle), "{needle:?} not in: {}", self.stderr);
-    }
-}
+use common::testing::Outcome;
 
 fn bert(args: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_bert"))
+    Command::new(env!("CARGO_BIN_EXE_bert"))
         .args(args)
         .args(["--device", "cpu"])
         .env("RUST_BACKTRACE", "0")
         .env("LLM_OFFLINE", "1")
         .output()
-        .unwrap();
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .unwrap()
+        .into()
 }
 
 fn path(p: &Path) -> &str {
@@ -98,9 +77,9 @@ fn pretrain_then_fill_from_its_checkpoint() {
     assert_eq!(filled.stdout.matches("[MASK] 1:").count(), 2, "{}", filled.stdout);
     assert_eq!(filled.stdout.matches("[MASK] 2:").count(), 1, "{}", filled.stdout);
 
-    bert(&["pretrain", "--config", &config, "--data", &data, "--out", path(&out)]).failed("--resume");
-    bert(&["fill", "--checkpoint", path(&out), "no mask here"]).failed("the text has no [MASK]");
-    bert(&["fill", "--checkpoint", path(&dir.path().join("nothing")), "a [MASK]"]).failed("no checkpoint in");
+    bert(&["pretrain", "--config", &config, "--data", &data, "--out", path(&out)]).failed(1, &["--resume"]);
+    bert(&["fill", "--checkpoint", path(&out), "no mask here"]).failed(1, &["the text has no [MASK]"]);
+    bert(&["fill", "--checkpoint", path(&dir.path().join("nothing")), "a [MASK]"]).failed(1, &["no checkpoint in"]);
 }
 
 #[test]
@@ -113,8 +92,8 @@ fn an_invalid_configuration_names_its_fields() {
     std::fs::write(&config, text).unwrap();
     let out = dir.path().join("run");
     bert(&["pretrain", "--config", &config, "--data", &data, "--out", path(&out)])
-        .failed("hidden_size = 16 (must be a multiple of num_attention_heads = 3)");
-    bert(&["pretrain", "--config", "huge", "--out", path(&out)]).failed("choose tiny or small");
+        .failed(1, &["hidden_size = 16 (must be a multiple of num_attention_heads = 3)"]);
+    bert(&["pretrain", "--config", "huge", "--out", path(&out)]).failed(1, &["choose tiny or small"]);
 }
 
 #[test]
@@ -136,7 +115,7 @@ fn fill_reads_a_hugging_face_masked_lm_folder_and_refuses_an_encoder_only_one() 
         filled.stdout
     );
     let minilm = common::hub::ALL_MINILM_L6_V2.locate(None).unwrap();
-    bert(&["fill", "--model", path(&minilm), "a [MASK]"]).failed("has no masked-LM head");
+    bert(&["fill", "--model", path(&minilm), "a [MASK]"]).failed(1, &["has no masked-LM head"]);
 }
 
 #[test]
@@ -152,9 +131,9 @@ fn embed_prints_the_similarities_and_refuses_what_it_cannot_read() {
     assert_eq!(rows.len(), 3, "{}", embedded.stdout);
     assert!(rows[0].trim_start().starts_with("1.000"), "{}", rows[0]);
     let dir = tempfile::tempdir().unwrap();
-    bert(&["embed", "--model", path(&dir.path().join("nope")), "a", "b"]).failed("no such folder");
-    bert(&["embed", "--model", path(dir.path()), "a", "b"]).failed("has no config.json");
-    bert(&["embed", "one", " "]).failed("sentence 2 is empty");
+    bert(&["embed", "--model", path(&dir.path().join("nope")), "a", "b"]).failed(1, &["no such folder"]);
+    bert(&["embed", "--model", path(dir.path()), "a", "b"]).failed(1, &["has no config.json"]);
+    bert(&["embed", "one", " "]).failed(1, &["sentence 2 is empty"]);
     let long = "word ".repeat(600);
-    bert(&["embed", "short", &long]).failed("reads at most 512");
+    bert(&["embed", "short", &long]).failed(1, &["reads at most 512"]);
 }

@@ -78,3 +78,45 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lists of different lengths");
     a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
 }
+
+/// What a command-line program did, for the chapters' suites that run their built binary as a user would.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The exit code: 0 for success, 1 for an error returned from `main`, 2 for clap refusing the flags; a panic
+    /// would be 101.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Outcome {
+    fn from(output: std::process::Output) -> Self {
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Outcome {
+    /// Panics, showing both streams, unless the program exited with 0.
+    pub fn succeeded(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Panics unless the program failed with `code`, saying each of `needles` on stderr.
+    pub fn failed(&self, code: i32, needles: &[&str]) {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        for needle in needles {
+            assert!(self.stderr.contains(needle), "{needle:?} not in: {}", self.stderr);
+        }
+    }
+}

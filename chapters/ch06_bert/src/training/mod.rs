@@ -120,12 +120,6 @@ impl Trainer {
         MaskedBatch::new(&sequences, special.pad, &self.device)
     }
 
-    /// One optimisation step on the batch of this step; returns its loss.
-    pub fn train_step(&mut self, train: &[Vec<u32>], vocab: &BertVocab) -> Result<f32, BertError> {
-        let batch = self.batch_at(train, vocab, self.step);
-        self.train_step_on(batch)
-    }
-
     /// One optimisation step on `batch`: the masked-LM loss on its chosen positions, its gradient clipped, an
     /// AdamW step at the schedule's rate. Returns the loss; a loss that is not finite is a [`Diverged`] error.
     ///
