@@ -6,7 +6,8 @@
 //! 2. the data directory (`$LLM_DATA_DIR`, or `data/` at the root of this repository): the canonical file,
 //!    checked against its SHA-256;
 //! 3. the canonical URL: downloaded into the data directory (to a temporary file, checked, then renamed, so an
-//!    interrupted download never leaves a half file behind). `LLM_OFFLINE=1` forbids this step.
+//!    interrupted download never leaves a half file behind), taken out of its zip archive first when it is
+//!    published as one. `LLM_OFFLINE=1` forbids this step.
 //!
 //! Every failure says what is wrong and how to fix it.
 
@@ -23,8 +24,10 @@ pub struct DataFile {
     pub file_name: &'static str,
     /// Where a first run downloads it from.
     pub url: &'static str,
-    /// Hex SHA-256 of the file's bytes.
+    /// Hex SHA-256 of the file's bytes (of the file itself, not of the archive it comes in).
     pub sha256: &'static str,
+    /// The file's name inside the zip archive at `url`, when it is published in one.
+    pub archive_member: Option<&'static str>,
 }
 
 /// Karpathy's Tiny Shakespeare (about 1.1 MB of plays), the corpus of char-rnn and nanoGPT.
@@ -32,6 +35,16 @@ pub const TINY_SHAKESPEARE: DataFile = DataFile {
     file_name: "tinyshakespeare.txt",
     url: "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
     sha256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    archive_member: None,
+};
+
+/// The SMS Spam Collection (Almeida and Gómez Hidalgo, 2011): 5,574 text messages, one per line as
+/// `ham|spam TAB text`, published by the UCI Machine Learning Repository as `SMSSpamCollection` in a zip archive.
+pub const SMS_SPAM: DataFile = DataFile {
+    file_name: "sms_spam.tsv",
+    url: "https://archive.ics.uci.edu/static/public/228/sms+spam+collection.zip",
+    sha256: "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d",
+    archive_member: Some("SMSSpamCollection"),
 };
 
 /// Environment variable naming the data directory.
@@ -155,6 +168,9 @@ impl DataFile {
             .as_reader()
             .read_to_end(&mut bytes)
             .map_err(|e| download_error(e.to_string()))?;
+        if let Some(member) = self.archive_member {
+            bytes = unzip_member(&bytes, member).map_err(download_error)?;
+        }
         let actual = sha256_hex(&bytes);
         if actual != self.sha256 {
             return Err(DataError::DownloadCorrupt {
@@ -165,6 +181,18 @@ impl DataFile {
         }
         write_atomically(&dir.join(self.file_name), &bytes)
     }
+}
+
+/// The bytes of the file `member` of the zip archive `archive`.
+fn unzip_member(archive: &[u8], member: &str) -> Result<Vec<u8>, String> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).map_err(|e| format!("not a zip archive: {e}"))?;
+    let mut file = zip
+        .by_name(member)
+        .map_err(|e| format!("the archive has no {member}: {e}"))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot unpack {member}: {e}"))?;
+    Ok(bytes)
 }
 
 /// The data directory: `$LLM_DATA_DIR`, or `data/` at the root of this repository.
@@ -219,6 +247,7 @@ mod tests {
             file_name: "small.txt",
             url: "http://127.0.0.1:9/small.txt",
             sha256: Box::leak(sha256_hex(TEXT.as_bytes()).into_boxed_str()),
+            archive_member: None,
         }
     }
 
@@ -275,6 +304,22 @@ mod tests {
         let missing = dir.path().join("nope.txt");
         let err = small_file().locate_in(Some(&missing), dir.path()).unwrap_err();
         assert!(err.to_string().contains("no such file"), "{err}");
+    }
+
+    #[test]
+    fn a_member_comes_out_of_its_zip_archive_and_a_missing_one_is_named() {
+        let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, text) in [("readme.txt", "about"), ("SMSSpamCollection", TEXT)] {
+            archive
+                .start_file(name, zip::write::FileOptions::default())
+                .unwrap();
+            archive.write_all(text.as_bytes()).unwrap();
+        }
+        let bytes = archive.finish().unwrap().into_inner();
+        assert_eq!(unzip_member(&bytes, "SMSSpamCollection").unwrap(), TEXT.as_bytes());
+        let missing = unzip_member(&bytes, "nope").unwrap_err();
+        assert!(missing.contains("has no nope"), "{missing}");
+        assert!(unzip_member(b"plain text", "x").unwrap_err().contains("not a zip"));
     }
 
     #[test]

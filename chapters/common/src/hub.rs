@@ -33,16 +33,19 @@ pub const ALL_MINILM_L6_V2: HubModel = HubModel {
             file_name: "models/all-MiniLM-L6-v2/config.json",
             url: "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/config.json",
             sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+            archive_member: None,
         },
         DataFile {
             file_name: "models/all-MiniLM-L6-v2/model.safetensors",
             url: "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors",
             sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            archive_member: None,
         },
         DataFile {
             file_name: "models/all-MiniLM-L6-v2/tokenizer.json",
             url: "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/tokenizer.json",
             sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            archive_member: None,
         },
     ],
 };
@@ -146,6 +149,7 @@ mod tests {
                 file_name: Box::leak(format!("models/tiny/{name}").into_boxed_str()),
                 url: "http://127.0.0.1:9/refused",
                 sha256: Box::leak(sha256_hex(text(name).as_bytes()).into_boxed_str()),
+                archive_member: None,
             })
             .collect();
         let model = HubModel {

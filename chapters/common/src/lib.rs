@@ -1,9 +1,8 @@
 //! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]) and
-//! pretrained models ([`hub`]),
-//! the training kit ([`train`]: schedule, optimiser, clipping, history, checkpoints, run directories), the
-//! command-line flags ([`cli`]), checking configurations ([`config`]), drawing the loss curve, rasterising the
-//! book's figures and checking them against the code that draws them ([`figures`]), and what the chapters' tests
-//! share ([`testing`]).
+//! pretrained models ([`hub`]), scoring models ([`metrics`]), the training kit ([`train`]: schedule, optimiser,
+//! clipping, history, checkpoints, run directories), the command-line flags ([`cli`]), checking configurations
+//! ([`config`]), drawing the loss curve, rasterising the book's figures and checking them against the code that
+//! draws them ([`figures`]), and what the chapters' tests share ([`testing`]).
 //!
 //! Nothing here is about language models; it is the plumbing that lets each chapter's code run unchanged on the
 //! CPU (burn's `flex` backend) or a GPU (burn's `wgpu` backend), and find Tiny Shakespeare and the SMS Spam
@@ -15,9 +14,10 @@ pub mod data;
 pub mod device;
 pub mod figures;
 pub mod hub;
+pub mod metrics;
 pub mod rng;
 pub mod testing;
 pub mod train;
 
-pub use data::{DataError, DataFile, TINY_SHAKESPEARE};
+pub use data::{DataError, DataFile, SMS_SPAM, TINY_SHAKESPEARE};
 pub use device::{DeviceChoice, DeviceError, SelectedDevice, every_backend, select_device};
