@@ -90,11 +90,21 @@ impl Gpt {
     /// [`Gpt::forward`] with each block computed by `block`: another implementation of the same block (the CPU
     /// kernels of [`crate::fast`]).
     pub fn forward_with(&self, tokens: Tensor<2, Int>, block: impl Fn(&Block, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
+        self.lm_head(self.hidden_states_with(tokens, block))
+    }
+
+    /// The last layer norm's output $\mathrm{LN}(h_L)$ `[batch, t, d]`: what the head scores, and what a classifier
+    /// built on the GPT reads (chapter 7).
+    pub fn hidden_states(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.hidden_states_with(tokens, Block::forward)
+    }
+
+    fn hidden_states_with(&self, tokens: Tensor<2, Int>, block: impl Fn(&Block, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
         let mut x = self.dropout.forward(self.embedding.forward(tokens));
         for b in &self.blocks {
             x = block(b, x);
         }
-        self.lm_head(self.final_norm.forward(x))
+        self.final_norm.forward(x)
     }
 
     /// $h E^\top$: a score for each token of the vocabulary, by its embedding's dot product with $h$ (one matrix
@@ -165,9 +175,19 @@ impl GptConfig {
     /// $W^Q, W^K, W^V, W^O$ and $8d^2$ for the MLP, plus two layer norms; one final layer norm. Biases, if any, add
     /// $4d$ (attention) $+ 5d$ (MLP) $+ 2d$ (norms) per block and $d$ at the end. The head is tied: no extra weights.
     pub fn num_params(&self) -> usize {
-        let (v, t, d, l) = (self.vocab_size, self.block_size, self.n_embd, self.n_layer);
-        let per_block = 12 * d * d + 2 * d + if self.bias { 11 * d } else { 0 };
-        (v + t) * d + l * per_block + d + if self.bias { d } else { 0 }
+        let (v, t, d) = (self.vocab_size, self.block_size, self.n_embd);
+        (v + t) * d + self.n_layer * self.num_block_params() + self.num_final_norm_params()
+    }
+
+    /// One block's parameters: $12d^2 + 2d$, and $11d$ more with biases.
+    pub fn num_block_params(&self) -> usize {
+        let d = self.n_embd;
+        12 * d * d + 2 * d + if self.bias { 11 * d } else { 0 }
+    }
+
+    /// The final layer norm's: $d$, or $2d$ with a bias.
+    pub fn num_final_norm_params(&self) -> usize {
+        if self.bias { 2 * self.n_embd } else { self.n_embd }
     }
 }
 

@@ -160,15 +160,19 @@ impl BertConfig {
     /// layer: $4(d^2 + d)$ for $W^Q, W^K, W^V, W^O$ with biases, $2 d\,d_{ff} + d_{ff} + d$ for the feed-forward
     /// network, $2 \cdot 2d$ for its two layer norms.
     pub fn num_encoder_params(&self) -> usize {
-        let (v, t, s, d, f) = (
+        let (v, t, s, d) = (
             self.vocab_size,
             self.max_position_embeddings,
             self.type_vocab_size,
             self.hidden_size,
-            self.intermediate_size,
         );
-        let per_layer = 4 * (d * d + d) + 2 * d * f + f + d + 4 * d;
-        (v + t + s) * d + 2 * d + self.num_hidden_layers * per_layer
+        (v + t + s) * d + 2 * d + self.num_hidden_layers * self.num_layer_params()
+    }
+
+    /// One encoder layer's parameters: $4(d^2 + d) + 2 d\,d_{ff} + d_{ff} + d + 4d$.
+    pub fn num_layer_params(&self) -> usize {
+        let (d, f) = (self.hidden_size, self.intermediate_size);
+        4 * (d * d + d) + 2 * d * f + f + d + 4 * d
     }
 
     /// The masked-LM head's own parameters: the transform (dense $d^2 + d$, layer norm $2d$) and the output bias

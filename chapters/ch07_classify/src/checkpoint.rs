@@ -1,0 +1,71 @@
+//! A fine-tuned classifier on disk: the kit's checkpoint (weights, optimizer, a JSON state) with what rebuilds
+//! the model (backbone, architecture, pooling) and its tokenizer beside it.
+
+use std::path::Path;
+
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use common::train::checkpoint;
+use serde::{Deserialize, Serialize};
+
+use crate::ClassifyError;
+use crate::backbones::{Architecture, BackboneKind, TextEncoder};
+use crate::model::{Classifier, Pooling};
+use crate::training::{EpochScores, FineTuneConfig};
+
+/// The tokenizer's file in a checkpoint.
+pub const TOKENIZER_FILE: &str = "tokenizer.txt";
+
+/// What rebuilds the classifier: with it a checkpoint is read without the backbone's pretraining run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierSpec {
+    pub backbone: BackboneKind,
+    pub architecture: Architecture,
+    pub pooling: Pooling,
+    pub max_len: usize,
+}
+
+/// A classifier checkpoint's `state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub classifier: ClassifierSpec,
+    pub config: FineTuneConfig,
+    pub epochs: Vec<EpochScores>,
+    pub trainable_params: usize,
+}
+
+/// Saves `model` (LoRA merged) as the checkpoint `dir`.
+pub fn save(
+    dir: &Path,
+    model: &Classifier,
+    encoder: &TextEncoder,
+    state: &State,
+    optimizer: &ModuleOptimizer,
+) -> Result<(), ClassifyError> {
+    let tokenizer = encoder.to_file()?;
+    checkpoint::save(dir, model, optimizer, state, &[(TOKENIZER_FILE, tokenizer.as_bytes())])?;
+    Ok(())
+}
+
+/// The classifier saved in the run directory or checkpoint `path`, its tokenizer and its state. A directory
+/// that holds another kind of checkpoint (a pretraining run's) is an error saying so.
+pub fn load(path: &Path, device: &Device) -> Result<(Classifier, TextEncoder, State), ClassifyError> {
+    let dir = checkpoint::find(path)?;
+    let state: State = checkpoint::read_state::<serde_json::Value>(&dir).and_then(|value| {
+        serde_json::from_value(value).map_err(|e| common::train::CheckpointError::Corrupt {
+            path: dir.join(checkpoint::STATE_FILE),
+            what: "classifier state",
+            message: e.to_string(),
+        })
+    }).map_err(|e| ClassifyError::NotAClassifier {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let spec = &state.classifier;
+    let text = String::from_utf8_lossy(&checkpoint::read_file(&dir, TOKENIZER_FILE)?).into_owned();
+    let encoder = TextEncoder::from_file(spec.backbone, &text, &dir.join(TOKENIZER_FILE))?;
+    let width = spec.architecture.size().width;
+    let fresh = Classifier::new(spec.architecture.init(device), width, spec.pooling, 0.0, device);
+    let model = checkpoint::load_model(&dir, fresh)?;
+    Ok((model, encoder, state))
+}

@@ -1,0 +1,61 @@
+//! Everything that can go wrong in this chapter, each with what to do about it.
+
+use std::path::PathBuf;
+
+use common::DataError;
+use common::train::{CheckpointError, Diverged};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    #[error(transparent)]
+    Bert(#[from] bert::BertError),
+    #[error(transparent)]
+    Gpt(#[from] gpt::GptError),
+    #[error(transparent)]
+    TokenizerFile(#[from] common::hub::TokenizerFileError),
+    #[error(
+        "{path}, line {line}: {problem}; each line of the SMS Spam Collection is `ham` or `spam`, a tab, then the \
+         message"
+    )]
+    BadRow { path: PathBuf, line: usize, problem: String },
+    #[error("{path} holds no {label} message: a classifier needs examples of both classes")]
+    MissingClass { path: PathBuf, label: &'static str },
+    #[error("the message is empty: give some text to classify")]
+    EmptyMessage,
+    #[error(
+        "the GPT in {path} reads characters, and SMS messages hold digits, '£' and emoji it has never seen: \
+         pretrain one with byte-level BPE (`cargo run --release -p gpt -- train --bpe 2048 --out {path}`)"
+    )]
+    CharacterGpt { path: PathBuf },
+    #[error(
+        "{path} is not a checkpoint of a {backbone} backbone ({message}): pass the --from of that backbone's \
+         pretraining run ({hint})"
+    )]
+    WrongBackbone {
+        path: PathBuf,
+        backbone: &'static str,
+        message: String,
+        hint: &'static str,
+    },
+    #[error(
+        "{path} is not a classifier's checkpoint ({message}); `classify train` writes one into its --out \
+         (a chapter 5 or 6 pretraining run is a backbone: give it to `train --from`)"
+    )]
+    NotAClassifier { path: PathBuf, message: String },
+    #[error("unknown {what} {name:?}: choose one of {choices}")]
+    Unknown {
+        what: &'static str,
+        name: String,
+        choices: &'static str,
+    },
+    #[error("could not tokenize the message: {0}")]
+    Tokenize(String),
+    #[error("{0}")]
+    BadInput(String),
+}

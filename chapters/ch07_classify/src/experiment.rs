@@ -1,0 +1,177 @@
+//! One row of the chapter's table: fine-tune a backbone under a regime, keep the best epoch, score it on the test
+//! split; and the grid of every backbone under every regime beside the two baselines, as markdown and CSV.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use burn::prelude::*;
+use common::metrics::Report;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::ClassifyError;
+use crate::backbones::{BackboneKind, load_backbone};
+use crate::baselines::{NaiveBayes, majority_label};
+use crate::checkpoint::{self, ClassifierSpec, State};
+use crate::data::{Label, Splits};
+use crate::model::Regime;
+use crate::training::{FineTuneConfig, FineTuned, fine_tune, predict, report};
+
+/// The seed of the train/validation/test split: the same for every run, so every row is scored on the same
+/// messages.
+pub const SPLIT_SEED: u64 = 42;
+
+/// A row of the table: who, how, how well on the test split, at what cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub model: String,
+    pub regime: String,
+    pub trainable_params: usize,
+    pub accuracy: f64,
+    pub spam_precision: f64,
+    pub spam_recall: f64,
+    pub spam_f1: f64,
+    /// Training time (evaluations left out), seconds; 0 for a baseline that counts words.
+    pub train_seconds: f64,
+    pub examples_per_second: f64,
+}
+
+impl ResultRow {
+    pub fn new(model: &str, regime: &str, report: &Report, trainable_params: usize, run: Option<&FineTuned>) -> Self {
+        let spam = report.per_class[Label::Spam.index()];
+        ResultRow {
+            model: model.into(),
+            regime: regime.into(),
+            trainable_params,
+            accuracy: report.accuracy,
+            spam_precision: spam.precision,
+            spam_recall: spam.recall,
+            spam_f1: spam.f1,
+            train_seconds: run.map_or(0.0, |r| r.train_seconds),
+            examples_per_second: run.map_or(0.0, |r| r.examples_per_second),
+        }
+    }
+}
+
+/// The two baselines' rows on `splits.test`: the majority class, and naive Bayes fitted on `splits.train`.
+pub fn baseline_rows(splits: &Splits) -> Vec<ResultRow> {
+    let truth: Vec<usize> = splits.test.iter().map(|m| m.label.index()).collect();
+    let majority = vec![majority_label(&splits.train).index(); truth.len()];
+    let bayes = NaiveBayes::fit(&splits.train, 1.0);
+    let predicted: Vec<usize> = splits.test.iter().map(|m| bayes.predict(&m.text).index()).collect();
+    vec![
+        ResultRow::new("majority class", "-", &Report::new(2, &truth, &majority), 0, None),
+        ResultRow::new("naive Bayes (words)", "-", &Report::new(2, &truth, &predicted), 0, None),
+    ]
+}
+
+/// A fine-tuned model's report on the test split, with the run.
+pub struct Experiment {
+    pub run: FineTuned,
+    pub test: Report,
+    pub test_probabilities: Vec<[f32; 2]>,
+}
+
+// ANCHOR: experiment
+/// Loads the backbone of `config` (from `from`), fine-tunes it on `splits.train` keeping the best epoch on
+/// `splits.val` (saved as a checkpoint in `checkpoint_dir`, if given), and scores that epoch on `splits.test`.
+pub fn run_experiment(
+    config: &FineTuneConfig,
+    from: Option<&Path>,
+    splits: &Splits,
+    device: &Device,
+    checkpoint_dir: Option<&Path>,
+    progress: Option<&ProgressBar>,
+) -> Result<Experiment, ClassifyError> {
+    let pretrained = load_backbone(config.backbone, from, device)?;
+    let spec = ClassifierSpec {
+        backbone: config.backbone,
+        architecture: pretrained.architecture.clone(),
+        pooling: config.pooling,
+        max_len: config.max_len.min(pretrained.architecture.context()),
+    };
+    let encoder = pretrained.encoder.clone();
+    let trainable = pretrained.architecture.size().trainable(config.regime, &config.lora);
+    let run = fine_tune(config, pretrained, &splits.train, &splits.val, device, progress, |model, epochs, optimizer| {
+        let Some(dir) = checkpoint_dir else { return Ok(()) };
+        let state = State {
+            classifier: spec.clone(),
+            config: config.clone(),
+            epochs: epochs.to_vec(),
+            trainable_params: trainable,
+        };
+        checkpoint::save(dir, model, &encoder, &state, optimizer)
+    })?;
+    let inference = device.clone().inner();
+    let test_probabilities = predict(&run.model, &encoder, &splits.test, spec.max_len, 64, &inference)?;
+    Ok(Experiment {
+        test: report(&splits.test, &test_probabilities),
+        test_probabilities,
+        run,
+    })
+}
+// ANCHOR_END: experiment
+
+/// The row of a fine-tuned `backbone` under `regime`.
+pub fn experiment_row(backbone: BackboneKind, regime: Regime, experiment: &Experiment) -> ResultRow {
+    let regime_name = match regime {
+        Regime::Head => "head only",
+        Regime::LastBlock => "last block + head",
+        Regime::Full => "full",
+        Regime::Lora => "LoRA + head",
+    };
+    let model = match backbone {
+        BackboneKind::Gpt => "GPT (ch. 5, Shakespeare)",
+        BackboneKind::Bert => "BERT (ch. 6, Shakespeare)",
+        BackboneKind::Minilm => "MiniLM-L6 (pretrained)",
+        BackboneKind::Scratch => "MiniLM-L6 (random init)",
+    };
+    ResultRow::new(model, regime_name, &experiment.test, experiment.run.trainable_params, Some(&experiment.run))
+}
+
+/// The rows as a markdown table.
+pub fn markdown_table(rows: &[ResultRow]) -> String {
+    let mut table = String::from(
+        "| model | fine-tuned | trainable params | accuracy | spam precision | spam recall | spam F1 | train time (s) \
+         | examples/s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {:.2}% | {:.3} | {:.3} | {:.3} | {:.0} | {:.0} |",
+            r.model,
+            r.regime,
+            r.trainable_params,
+            100.0 * r.accuracy,
+            r.spam_precision,
+            r.spam_recall,
+            r.spam_f1,
+            r.train_seconds,
+            r.examples_per_second
+        );
+    }
+    table
+}
+
+/// The rows as CSV, a header first.
+pub fn csv_table(rows: &[ResultRow]) -> String {
+    let mut csv = String::from(
+        "model,regime,trainable_params,accuracy,spam_precision,spam_recall,spam_f1,train_seconds,examples_per_second\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            csv,
+            "\"{}\",\"{}\",{},{:.6},{:.6},{:.6},{:.6},{:.1},{:.1}",
+            r.model,
+            r.regime,
+            r.trainable_params,
+            r.accuracy,
+            r.spam_precision,
+            r.spam_recall,
+            r.spam_f1,
+            r.train_seconds,
+            r.examples_per_second
+        );
+    }
+    csv
+}

@@ -1,0 +1,31 @@
+//! # Chapter 7: fine-tuning for classification
+//!
+//! The models of chapters 5 and 6 and a real pretrained MiniLM, fine-tuned to tell spam from ham in the SMS Spam
+//! Collection, against baselines with no network at all. This crate adds:
+//!
+//! - [`data`]: the collection, parsed strictly, and its stratified 70/10/20 split (or Raschka's balanced one);
+//! - [`baselines`]: the majority class and multinomial naive Bayes on word counts;
+//! - [`model`]: a classification head on a backbone, how the states are pooled, and the regimes (what is
+//!   trained, with burn's freezing) with their parameter counts in closed form;
+//! - [`lora`]: low-rank adaptation written here, $W + \frac{\alpha}{r} AB$, and its merge;
+//! - [`backbones`]: where each backbone and its tokenizer come from;
+//! - [`training`]: batches, the loss, fine-tuning with the best epoch kept, predictions;
+//! - [`checkpoint`]: a classifier saved and read back;
+//! - [`experiment`]: one row of the results table, and the table (markdown, CSV).
+//!
+//! The metrics are [`common::metrics`]: later chapters score with them too.
+
+pub mod backbones;
+pub mod baselines;
+pub mod checkpoint;
+pub mod data;
+mod error;
+pub mod experiment;
+pub mod lora;
+pub mod model;
+pub mod training;
+
+pub use backbones::{BackboneKind, TextEncoder, load_backbone};
+pub use error::ClassifyError;
+pub use model::{Classifier, Pooling, Regime};
+pub use training::{FineTuneConfig, fine_tune};

@@ -1,0 +1,295 @@
+//! Chapter 7's commands: fine-tune a classifier on the SMS Spam Collection, score it, use it, and run the grid of
+//! every backbone under every regime.
+//!
+//! `cargo run --release -p classify -- train --backbone minilm --regime lora` fine-tunes and scores on the test
+//! split; `... -- eval --checkpoint DIR` prints the metrics and the confusion matrix; `... -- predict
+//! "Free entry to win..."` prints the label and its probability; `... -- grid` writes the book's table.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use clap::{Args, Parser, Subcommand};
+use classify::backbones::BackboneKind;
+use classify::checkpoint;
+use classify::data::{Label, Protocol, load_sms_spam, split};
+use classify::experiment::{
+    ResultRow, SPLIT_SEED, baseline_rows, csv_table, experiment_row, markdown_table, run_experiment,
+};
+use classify::model::{Pooling, Regime};
+use classify::training::{FineTuneConfig, predict, report};
+use common::cli::DeviceArgs;
+use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::metrics::Report;
+use common::train::{RunDir, Start, progress_bar};
+
+/// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+#[command(about = "Chapter 7: fine-tune GPT, BERT and MiniLM backbones to classify SMS spam")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fine-tune a backbone under a regime; keep the best epoch on validation; score it on the test split.
+    Train(TrainArgs),
+    /// Print a checkpoint's metrics and confusion matrix on the test split.
+    Eval(EvalArgs),
+    /// Print the label of each message and its probability.
+    Predict(PredictArgs),
+    /// Fine-tune every backbone under every regime and write the results table (markdown and CSV).
+    Grid(GridArgs),
+}
+
+/// What every fine-tuning command shares.
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// The SMS Spam Collection file (`label TAB text` lines) instead of the cached download.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Imbalanced: every message (13% spam); balanced: ham undersampled to as many as spam (Raschka's protocol).
+    #[arg(long, value_enum, default_value = "imbalanced")]
+    protocol: Protocol,
+    /// Epochs (the book's runs: 3).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// LoRA's rank r.
+    #[arg(long, default_value_t = 8)]
+    rank: usize,
+    /// LoRA's alpha.
+    #[arg(long, default_value_t = 16.0)]
+    alpha: f64,
+    /// The GPT's pretraining run (chapter 5, with --bpe).
+    #[arg(long, default_value = "runs/gpt-bpe")]
+    gpt: PathBuf,
+    /// The BERT's pretraining run (chapter 6).
+    #[arg(long, default_value = "runs/bert-small")]
+    bert: PathBuf,
+    /// A Hugging Face folder of all-MiniLM-L6-v2 instead of the cached download.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+impl RunArgs {
+    fn config(&self, backbone: BackboneKind, regime: Regime) -> FineTuneConfig {
+        let mut config = FineTuneConfig::new(backbone, regime);
+        config.protocol = self.protocol;
+        config.epochs = self.epochs.unwrap_or(config.epochs);
+        config.lora.rank = self.rank;
+        config.lora.alpha = self.alpha;
+        config
+    }
+
+    fn from(&self, backbone: BackboneKind) -> Option<&Path> {
+        match backbone {
+            BackboneKind::Gpt => Some(&self.gpt),
+            BackboneKind::Bert => Some(&self.bert),
+            BackboneKind::Minilm | BackboneKind::Scratch => self.model.as_deref(),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    #[arg(long, value_enum)]
+    backbone: BackboneKind,
+    #[arg(long, value_enum, default_value = "lora")]
+    regime: Regime,
+    /// How the states become one vector (default: last for gpt, cls for bert, mean for minilm and scratch).
+    #[arg(long, value_enum)]
+    pooling: Option<Pooling>,
+    /// The peak learning rate (default: by regime, see the book).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// The run's directory: the best epoch's checkpoint in `checkpoint/`, the loss curve, the test metrics
+    /// (default: runs/classify-BACKBONE-REGIME).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Start anew in an --out that holds a checkpoint, replacing it.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A directory `train` wrote (its --out).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct PredictArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The messages to classify.
+    #[arg(required = true)]
+    messages: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct GridArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "gpt,bert,minilm,scratch")]
+    backbones: Vec<BackboneKind>,
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "head,last-block,full,lora")]
+    regimes: Vec<Regime>,
+    /// Where results.md and results.csv go.
+    #[arg(long, default_value = "runs/classify-grid")]
+    out: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Train(args) => train(args),
+        Command::Eval(args) => eval(args),
+        Command::Predict(args) => predict_messages(args),
+        Command::Grid(args) => grid(args),
+    }
+}
+
+fn print_report(report: &Report) {
+    println!("            precision  recall      F1  support");
+    for label in Label::ALL {
+        let s = report.per_class[label.index()];
+        println!("{:>10}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}", label.name(), s.precision, s.recall, s.f1, s.support);
+    }
+    for (name, s) in [("macro", report.macro_avg), ("weighted", report.weighted_avg)] {
+        println!("{name:>10}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}", s.precision, s.recall, s.f1, s.support);
+    }
+    println!("accuracy {:.4}", report.accuracy);
+    let c = &report.confusion.counts;
+    println!("confusion (rows: true, columns: predicted)\n             ham  spam\n  ham   {:>6} {:>5}\n  spam  {:>6} {:>5}", c[0][0], c[0][1], c[1][0], c[1][1]);
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let selected = args.run.device.select()?;
+    println!("device: {}", selected.description);
+    let device = selected.device.autodiff();
+    let mut config = args.run.config(args.backbone, args.regime);
+    config.pooling = args.pooling.unwrap_or(config.pooling);
+    config.learning_rate = args.lr.unwrap_or(config.learning_rate);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("runs/classify-{}-{:?}", args.backbone.name(), args.regime).to_lowercase().into());
+    let run = RunDir::open(&out, Start::from_flags(false, args.overwrite)).map_err(classify::ClassifyError::from)?;
+    let splits = split(&load_sms_spam(args.run.data.as_deref())?, config.protocol, SPLIT_SEED);
+    println!(
+        "data: {} training, {} validation, {} test messages ({:?})",
+        splits.train.len(),
+        splits.val.len(),
+        splits.test.len(),
+        config.protocol
+    );
+    let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
+    let progress = progress_bar(steps, 0);
+    let experiment = run_experiment(&config, args.run.from(args.backbone), &splits, &device, Some(&run.checkpoint()), Some(&progress))?;
+    progress.finish();
+    let fine_tuned = &experiment.run;
+    println!(
+        "{} {:?}: {} trainable parameters; {} epochs in {:.1} s ({:.1} examples/s)",
+        args.backbone.name(),
+        args.regime,
+        fine_tuned.trainable_params,
+        fine_tuned.epochs.len(),
+        fine_tuned.train_seconds,
+        fine_tuned.examples_per_second
+    );
+    for e in &fine_tuned.epochs {
+        println!(
+            "epoch {}: train loss {:.4}, val loss {:.4}, val accuracy {:.4}, val spam F1 {:.4}",
+            e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.val_spam_f1
+        );
+    }
+    println!("best epoch {} (checkpoint {}); on the test split:", fine_tuned.best_epoch, run.checkpoint().display());
+    print_report(&experiment.test);
+    let row = experiment_row(args.backbone, args.regime, &experiment);
+    std::fs::write(run.root().join("test_metrics.json"), serde_json::to_string_pretty(&(row, &experiment.test))?)?;
+    let curve = run.root().join("loss.svg");
+    if let Err(e) = write_loss_curve_svg(&curve, &fine_tuned.history).and_then(|()| write_loss_curve_png(&curve.with_extension("png"), &fine_tuned.history)) {
+        eprintln!("note: could not draw the loss curve: {e}");
+    }
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    let (model, encoder, state) = checkpoint::load(&args.checkpoint, &selected.device)?;
+    let splits = split(&load_sms_spam(args.data.as_deref())?, state.config.protocol, SPLIT_SEED);
+    let probabilities = predict(&model, &encoder, &splits.test, state.classifier.max_len, 64, &selected.device)?;
+    println!(
+        "{} {:?} ({:?} pooling), {} test messages ({:?})",
+        state.classifier.backbone.name(),
+        state.config.regime,
+        state.classifier.pooling,
+        splits.test.len(),
+        state.config.protocol
+    );
+    print_report(&report(&splits.test, &probabilities));
+    Ok(())
+}
+
+fn predict_messages(args: PredictArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    let (model, encoder, state) = checkpoint::load(&args.checkpoint, &selected.device)?;
+    let messages: Vec<classify::data::Message> = args
+        .messages
+        .iter()
+        .map(|text| classify::data::Message {
+            label: Label::Ham,
+            text: text.clone(),
+        })
+        .collect();
+    let probabilities = predict(&model, &encoder, &messages, state.classifier.max_len, 64, &selected.device)?;
+    for (message, p) in messages.iter().zip(probabilities) {
+        let label = if p[1] > p[0] { Label::Spam } else { Label::Ham };
+        println!("{} (p = {:.4})  {}", label.name(), p[label.index()], message.text);
+    }
+    Ok(())
+}
+
+fn grid(args: GridArgs) -> anyhow::Result<()> {
+    let selected = args.run.device.select()?;
+    println!("device: {}", selected.description);
+    let device = selected.device.autodiff();
+    if args.out.is_file() {
+        bail!("--out {} is a file: give a directory", args.out.display());
+    }
+    std::fs::create_dir_all(&args.out)?;
+    let splits = split(&load_sms_spam(args.run.data.as_deref())?, args.run.protocol, SPLIT_SEED);
+    let mut rows: Vec<ResultRow> = baseline_rows(&splits);
+    for &backbone in &args.backbones {
+        for &regime in &args.regimes {
+            let config = args.run.config(backbone, regime);
+            println!("{} {:?} ...", backbone.name(), regime);
+            let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
+            let progress = progress_bar(steps, 0);
+            let experiment = run_experiment(&config, args.run.from(backbone), &splits, &device, None, Some(&progress))?;
+            progress.finish();
+            let row = experiment_row(backbone, regime, &experiment);
+            println!("  test accuracy {:.4}, spam F1 {:.4}, {:.0} s", row.accuracy, row.spam_f1, row.train_seconds);
+            rows.push(row);
+            // Written after every row: a long grid stopped half-way keeps what it measured.
+            std::fs::write(args.out.join("results.md"), markdown_table(&rows))?;
+            std::fs::write(args.out.join("results.csv"), csv_table(&rows))?;
+        }
+    }
+    println!("\n{}", markdown_table(&rows));
+    println!("written: {}/results.md and results.csv", args.out.display());
+    Ok(())
+}
