@@ -177,9 +177,9 @@ impl TextEncoder {
             },
             BackboneKind::Bert => TextEncoder::Bert(BertVocab::from_json(text)?),
             BackboneKind::Minilm | BackboneKind::Scratch => {
-                let mut tokenizer: Tokenizer = text.parse().map_err(|e: tokenizers::Error| {
-                    ClassifyError::Tokenize(format!("{}: {e}", path.display()))
-                })?;
+                let mut tokenizer: Tokenizer = text
+                    .parse()
+                    .map_err(|e: tokenizers::Error| ClassifyError::Tokenize(format!("{}: {e}", path.display())))?;
                 tokenizer.with_padding(None);
                 TextEncoder::HuggingFace(Box::new(tokenizer))
             }
@@ -200,7 +200,10 @@ pub struct Pretrained {
 /// ([`BackboneKind::default_from`] if `None`), a Hugging Face folder for MiniLM and its random twin (the cached
 /// download of all-MiniLM-L6-v2 if `None`).
 pub fn load_backbone(kind: BackboneKind, from: Option<&Path>, device: &Device) -> Result<Pretrained, ClassifyError> {
-    let run = || from.map(PathBuf::from).unwrap_or_else(|| kind.default_from().unwrap_or_default().into());
+    let run = || {
+        from.map(PathBuf::from)
+            .unwrap_or_else(|| kind.default_from().unwrap_or_default().into())
+    };
     let wrong = |path: PathBuf, message: String, hint| ClassifyError::WrongBackbone {
         path,
         backbone: kind.name(),
@@ -211,7 +214,11 @@ pub fn load_backbone(kind: BackboneKind, from: Option<&Path>, device: &Device) -
         BackboneKind::Gpt => {
             let path = run();
             let (gpt, config, tokenizer) = gpt::training::load_checkpoint(&path, device).map_err(|e| {
-                wrong(path.clone(), e.to_string(), "`cargo run --release -p gpt -- train --bpe 2048 --out runs/gpt-bpe`")
+                wrong(
+                    path.clone(),
+                    e.to_string(),
+                    "`cargo run --release -p gpt -- train --bpe 2048 --out runs/gpt-bpe`",
+                )
             })?;
             let gpt::Tokenizer::Bpe(bpe) = tokenizer else {
                 return Err(ClassifyError::CharacterGpt { path });
@@ -225,7 +232,11 @@ pub fn load_backbone(kind: BackboneKind, from: Option<&Path>, device: &Device) -
         BackboneKind::Bert => {
             let path = run();
             let (config, masked_lm, vocab) = bert::training::load_checkpoint(&path, device).map_err(|e| {
-                wrong(path.clone(), e.to_string(), "`cargo run --release -p bert -- pretrain --out runs/bert-small`")
+                wrong(
+                    path.clone(),
+                    e.to_string(),
+                    "`cargo run --release -p bert -- pretrain --out runs/bert-small`",
+                )
             })?;
             Pretrained {
                 backbone: Backbone::Bert(masked_lm.bert),

@@ -10,7 +10,11 @@ use crate::data::{Label, Message};
 /// The label most of `messages` have: on the SMS collection, ham, right 87% of the time and never finding spam.
 pub fn majority_label(messages: &[Message]) -> Label {
     let spam = messages.iter().filter(|m| m.label == Label::Spam).count();
-    if 2 * spam > messages.len() { Label::Spam } else { Label::Ham }
+    if 2 * spam > messages.len() {
+        Label::Spam
+    } else {
+        Label::Ham
+    }
 }
 
 // ANCHOR: words

@@ -51,16 +51,18 @@ pub fn save(
 /// that holds another kind of checkpoint (a pretraining run's) is an error saying so.
 pub fn load(path: &Path, device: &Device) -> Result<(Classifier, TextEncoder, State), ClassifyError> {
     let dir = checkpoint::find(path)?;
-    let state: State = checkpoint::read_state::<serde_json::Value>(&dir).and_then(|value| {
-        serde_json::from_value(value).map_err(|e| common::train::CheckpointError::Corrupt {
-            path: dir.join(checkpoint::STATE_FILE),
-            what: "classifier state",
-            message: e.to_string(),
+    let state: State = checkpoint::read_state::<serde_json::Value>(&dir)
+        .and_then(|value| {
+            serde_json::from_value(value).map_err(|e| common::train::CheckpointError::Corrupt {
+                path: dir.join(checkpoint::STATE_FILE),
+                what: "classifier state",
+                message: e.to_string(),
+            })
         })
-    }).map_err(|e| ClassifyError::NotAClassifier {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+        .map_err(|e| ClassifyError::NotAClassifier {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let spec = &state.classifier;
     let text = String::from_utf8_lossy(&checkpoint::read_file(&dir, TOKENIZER_FILE)?).into_owned();
     let encoder = TextEncoder::from_file(spec.backbone, &text, &dir.join(TOKENIZER_FILE))?;

@@ -23,7 +23,11 @@ pub enum ClassifyError {
         "{path}, line {line}: {problem}; each line of the SMS Spam Collection is `ham` or `spam`, a tab, then the \
          message"
     )]
-    BadRow { path: PathBuf, line: usize, problem: String },
+    BadRow {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
     #[error("{path} holds no {label} message: a classifier needs examples of both classes")]
     MissingClass { path: PathBuf, label: &'static str },
     #[error("the message is empty: give some text to classify")]

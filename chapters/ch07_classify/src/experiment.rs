@@ -92,16 +92,24 @@ pub fn run_experiment(
     };
     let encoder = pretrained.encoder.clone();
     let trainable = pretrained.architecture.size().trainable(config.regime, &config.lora);
-    let run = fine_tune(config, pretrained, &splits.train, &splits.val, device, progress, |model, epochs, optimizer| {
-        let Some(dir) = checkpoint_dir else { return Ok(()) };
-        let state = State {
-            classifier: spec.clone(),
-            config: config.clone(),
-            epochs: epochs.to_vec(),
-            trainable_params: trainable,
-        };
-        checkpoint::save(dir, model, &encoder, &state, optimizer)
-    })?;
+    let run = fine_tune(
+        config,
+        pretrained,
+        &splits.train,
+        &splits.val,
+        device,
+        progress,
+        |model, epochs, optimizer| {
+            let Some(dir) = checkpoint_dir else { return Ok(()) };
+            let state = State {
+                classifier: spec.clone(),
+                config: config.clone(),
+                epochs: epochs.to_vec(),
+                trainable_params: trainable,
+            };
+            checkpoint::save(dir, model, &encoder, &state, optimizer)
+        },
+    )?;
     let inference = device.clone().inner();
     let test_probabilities = predict(&run.model, &encoder, &splits.test, spec.max_len, 64, &inference)?;
     Ok(Experiment {
@@ -126,7 +134,13 @@ pub fn experiment_row(backbone: BackboneKind, regime: Regime, experiment: &Exper
         BackboneKind::Minilm => "MiniLM-L6 (pretrained)",
         BackboneKind::Scratch => "MiniLM-L6 (random init)",
     };
-    ResultRow::new(model, regime_name, &experiment.test, experiment.run.trainable_params, Some(&experiment.run))
+    ResultRow::new(
+        model,
+        regime_name,
+        &experiment.test,
+        experiment.run.trainable_params,
+        Some(&experiment.run),
+    )
 }
 
 /// The rows as a markdown table.

@@ -11,7 +11,8 @@
 //! - [`backbones`]: where each backbone and its tokenizer come from;
 //! - [`training`]: batches, the loss, fine-tuning with the best epoch kept, predictions;
 //! - [`checkpoint`]: a classifier saved and read back;
-//! - [`experiment`]: one row of the results table, and the table (markdown, CSV).
+//! - [`experiment`]: one row of the results table, and the table (markdown, CSV);
+//! - [`plots`]: precision-recall curves.
 //!
 //! The metrics are [`common::metrics`]: later chapters score with them too.
 
@@ -23,6 +24,7 @@ mod error;
 pub mod experiment;
 pub mod lora;
 pub mod model;
+pub mod plots;
 pub mod training;
 
 pub use backbones::{BackboneKind, TextEncoder, load_backbone};

@@ -86,7 +86,11 @@ struct AttachLowRank<'a> {
 impl Reparameterizer for AttachLowRank<'_> {
     type Reparam = LowRank;
 
-    fn reparameterize<const D: usize>(&mut self, path: &str, param: Param<Tensor<D>>) -> (Param<Tensor<D>>, Option<LowRank>) {
+    fn reparameterize<const D: usize>(
+        &mut self,
+        path: &str,
+        param: Param<Tensor<D>>,
+    ) -> (Param<Tensor<D>>, Option<LowRank>) {
         // `path` is the parameter's place in the model: `...layers.3.self_attention.w_q.weight`.
         let layer = path.strip_suffix(".weight").and_then(|p| p.rsplit('.').next());
         if D != 2 || !layer.is_some_and(|l| self.config.targets.iter().any(|t| t == l)) {

@@ -16,10 +16,11 @@ use classify::experiment::{
     ResultRow, SPLIT_SEED, baseline_rows, csv_table, experiment_row, markdown_table, run_experiment,
 };
 use classify::model::{Pooling, Regime};
+use classify::plots::write_pr_curves_svg;
 use classify::training::{FineTuneConfig, predict, report};
 use common::cli::DeviceArgs;
 use common::figures::{write_loss_curve_png, write_loss_curve_svg};
-use common::metrics::Report;
+use common::metrics::{Report, average_precision, precision_recall_curve};
 use common::train::{RunDir, Start, progress_bar};
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -166,14 +167,27 @@ fn print_report(report: &Report) {
     println!("            precision  recall      F1  support");
     for label in Label::ALL {
         let s = report.per_class[label.index()];
-        println!("{:>10}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}", label.name(), s.precision, s.recall, s.f1, s.support);
+        println!(
+            "{:>10}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}",
+            label.name(),
+            s.precision,
+            s.recall,
+            s.f1,
+            s.support
+        );
     }
     for (name, s) in [("macro", report.macro_avg), ("weighted", report.weighted_avg)] {
-        println!("{name:>10}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}", s.precision, s.recall, s.f1, s.support);
+        println!(
+            "{name:>10}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}",
+            s.precision, s.recall, s.f1, s.support
+        );
     }
     println!("accuracy {:.4}", report.accuracy);
     let c = &report.confusion.counts;
-    println!("confusion (rows: true, columns: predicted)\n             ham  spam\n  ham   {:>6} {:>5}\n  spam  {:>6} {:>5}", c[0][0], c[0][1], c[1][0], c[1][1]);
+    println!(
+        "confusion (rows: true, columns: predicted)\n             ham  spam\n  ham   {:>6} {:>5}\n  spam  {:>6} {:>5}",
+        c[0][0], c[0][1], c[1][0], c[1][1]
+    );
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
@@ -183,10 +197,11 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let mut config = args.run.config(args.backbone, args.regime);
     config.pooling = args.pooling.unwrap_or(config.pooling);
     config.learning_rate = args.lr.unwrap_or(config.learning_rate);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| format!("runs/classify-{}-{:?}", args.backbone.name(), args.regime).to_lowercase().into());
+    let out = args.out.clone().unwrap_or_else(|| {
+        format!("runs/classify-{}-{:?}", args.backbone.name(), args.regime)
+            .to_lowercase()
+            .into()
+    });
     let run = RunDir::open(&out, Start::from_flags(false, args.overwrite)).map_err(classify::ClassifyError::from)?;
     let splits = split(&load_sms_spam(args.run.data.as_deref())?, config.protocol, SPLIT_SEED);
     println!(
@@ -198,7 +213,14 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     );
     let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
     let progress = progress_bar(steps, 0);
-    let experiment = run_experiment(&config, args.run.from(args.backbone), &splits, &device, Some(&run.checkpoint()), Some(&progress))?;
+    let experiment = run_experiment(
+        &config,
+        args.run.from(args.backbone),
+        &splits,
+        &device,
+        Some(&run.checkpoint()),
+        Some(&progress),
+    )?;
     progress.finish();
     let fine_tuned = &experiment.run;
     println!(
@@ -216,22 +238,62 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
             e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.val_spam_f1
         );
     }
-    println!("best epoch {} (checkpoint {}); on the test split:", fine_tuned.best_epoch, run.checkpoint().display());
+    println!(
+        "best epoch {} (checkpoint {}); on the test split:",
+        fine_tuned.best_epoch,
+        run.checkpoint().display()
+    );
     print_report(&experiment.test);
     let row = experiment_row(args.backbone, args.regime, &experiment);
-    std::fs::write(run.root().join("test_metrics.json"), serde_json::to_string_pretty(&(row, &experiment.test))?)?;
+    std::fs::write(
+        run.root().join("test_metrics.json"),
+        serde_json::to_string_pretty(&(row, &experiment.test))?,
+    )?;
+    let spam: Vec<bool> = splits.test.iter().map(|m| m.label == Label::Spam).collect();
+    let scores: Vec<f64> = experiment.test_probabilities.iter().map(|p| p[1] as f64).collect();
+    let pr = vec![
+        (
+            format!("{} {:?}", args.backbone.name(), args.regime),
+            precision_recall_curve(&spam, &scores),
+        ),
+        ("naive Bayes".to_string(), naive_bayes_curve(&splits)),
+    ];
+    println!(
+        "average precision on the test split: {:.4}",
+        average_precision(&spam, &scores)
+    );
+    if let Err(e) = write_pr_curves_svg(&run.root().join("pr_curve.svg"), &pr) {
+        eprintln!("note: could not draw the precision-recall curve: {e}");
+    }
     let curve = run.root().join("loss.svg");
-    if let Err(e) = write_loss_curve_svg(&curve, &fine_tuned.history).and_then(|()| write_loss_curve_png(&curve.with_extension("png"), &fine_tuned.history)) {
+    if let Err(e) = write_loss_curve_svg(&curve, &fine_tuned.history)
+        .and_then(|()| write_loss_curve_png(&curve.with_extension("png"), &fine_tuned.history))
+    {
         eprintln!("note: could not draw the loss curve: {e}");
     }
     Ok(())
+}
+
+/// Naive Bayes' precision-recall curve on the test split, fitted on the training split.
+fn naive_bayes_curve(splits: &classify::data::Splits) -> Vec<common::metrics::PrPoint> {
+    let bayes = classify::baselines::NaiveBayes::fit(&splits.train, 1.0);
+    let spam: Vec<bool> = splits.test.iter().map(|m| m.label == Label::Spam).collect();
+    let scores: Vec<f64> = splits.test.iter().map(|m| bayes.probabilities(&m.text)[1]).collect();
+    precision_recall_curve(&spam, &scores)
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let selected = args.device.select()?;
     let (model, encoder, state) = checkpoint::load(&args.checkpoint, &selected.device)?;
     let splits = split(&load_sms_spam(args.data.as_deref())?, state.config.protocol, SPLIT_SEED);
-    let probabilities = predict(&model, &encoder, &splits.test, state.classifier.max_len, 64, &selected.device)?;
+    let probabilities = predict(
+        &model,
+        &encoder,
+        &splits.test,
+        state.classifier.max_len,
+        64,
+        &selected.device,
+    )?;
     println!(
         "{} {:?} ({:?} pooling), {} test messages ({:?})",
         state.classifier.backbone.name(),
@@ -255,7 +317,14 @@ fn predict_messages(args: PredictArgs) -> anyhow::Result<()> {
             text: text.clone(),
         })
         .collect();
-    let probabilities = predict(&model, &encoder, &messages, state.classifier.max_len, 64, &selected.device)?;
+    let probabilities = predict(
+        &model,
+        &encoder,
+        &messages,
+        state.classifier.max_len,
+        64,
+        &selected.device,
+    )?;
     for (message, p) in messages.iter().zip(probabilities) {
         let label = if p[1] > p[0] { Label::Spam } else { Label::Ham };
         println!("{} (p = {:.4})  {}", label.name(), p[label.index()], message.text);
@@ -279,10 +348,20 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
             println!("{} {:?} ...", backbone.name(), regime);
             let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
             let progress = progress_bar(steps, 0);
-            let experiment = run_experiment(&config, args.run.from(backbone), &splits, &device, None, Some(&progress))?;
+            let experiment = run_experiment(
+                &config,
+                args.run.from(backbone),
+                &splits,
+                &device,
+                None,
+                Some(&progress),
+            )?;
             progress.finish();
             let row = experiment_row(backbone, regime, &experiment);
-            println!("  test accuracy {:.4}, spam F1 {:.4}, {:.0} s", row.accuracy, row.spam_f1, row.train_seconds);
+            println!(
+                "  test accuracy {:.4}, spam F1 {:.4}, {:.0} s",
+                row.accuracy, row.spam_f1, row.train_seconds
+            );
             rows.push(row);
             // Written after every row: a long grid stopped half-way keeps what it measured.
             std::fs::write(args.out.join("results.md"), markdown_table(&rows))?;

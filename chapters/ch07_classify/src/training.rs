@@ -130,7 +130,10 @@ pub fn predict(
         let refs: Vec<&Message> = chunk.iter().collect();
         let batch = make_batch(encoder, &refs, max_len, device)?;
         let p = softmax(model.forward(batch.tokens, batch.padding), 1);
-        let values: Vec<f32> = p.into_data().try_to_vec::<f32>().map_err(|e| ClassifyError::BadInput(format!("{e:?}")))?;
+        let values: Vec<f32> = p
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| ClassifyError::BadInput(format!("{e:?}")))?;
         probabilities.extend(values.chunks(NUM_CLASSES).map(|p| [p[0], p[1]]));
     }
     Ok(probabilities)
@@ -180,7 +183,8 @@ pub fn fine_tune(
 ) -> Result<FineTuned, ClassifyError> {
     if config.epochs == 0 || config.batch_size == 0 || train.is_empty() || val.is_empty() {
         return Err(ClassifyError::BadInput(
-            "fine-tuning needs at least one epoch, a batch size of at least 1, and training and validation messages".into(),
+            "fine-tuning needs at least one epoch, a batch size of at least 1, and training and validation messages"
+                .into(),
         ));
     }
     device.seed(config.seed);
@@ -230,7 +234,10 @@ pub fn fine_tune(
             if let Some(bar) = progress {
                 bar.inc(1);
                 let seconds = train_seconds + started.elapsed().as_secs_f64();
-                bar.set_message(format!("epoch {epoch}, loss {loss:.3}, {:.0} examples/s", (step * config.batch_size) as f64 / seconds));
+                bar.set_message(format!(
+                    "epoch {epoch}, loss {loss:.3}, {:.0} examples/s",
+                    (step * config.batch_size) as f64 / seconds
+                ));
             }
         }
         train_seconds += started.elapsed().as_secs_f64();

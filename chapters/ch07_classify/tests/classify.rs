@@ -8,6 +8,7 @@ use std::path::Path;
 use bert::{BertConfig, BertVocab};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
+use classify::ClassifyError;
 use classify::backbones::{Architecture, BackboneKind, Pretrained, TextEncoder, load_backbone};
 use classify::baselines::{NaiveBayes, words};
 use classify::checkpoint::{self, ClassifierSpec, State};
@@ -15,7 +16,6 @@ use classify::data::{Label, Message, Protocol, parse_collection, split};
 use classify::lora::{LoraConfig, LowRank};
 use classify::model::{Backbone, Classifier, Pooling, Regime, num_trainable_params};
 use classify::training::{FineTuneConfig, cross_entropy, fine_tune, make_batch, predict};
-use classify::ClassifyError;
 use common::every_backend;
 use gpt::GptConfig;
 use proptest::prelude::*;
@@ -35,7 +35,11 @@ fn bytes_only() -> BpeTokenizer {
 }
 
 fn tiny_gpt(device: &Device) -> Pretrained {
-    let config = GptConfig::new(256).with_block_size(48).with_n_layer(2).with_n_head(2).with_n_embd(16);
+    let config = GptConfig::new(256)
+        .with_block_size(48)
+        .with_n_layer(2)
+        .with_n_head(2)
+        .with_n_embd(16);
     Pretrained {
         backbone: Backbone::Gpt(config.init(device)),
         architecture: Architecture::Gpt(config),
@@ -93,8 +97,14 @@ fn a_row_that_does_not_parse_is_an_error_naming_its_line() {
     ] {
         let error = parse_collection(text, path).unwrap_err();
         let message = error.to_string();
-        assert!(matches!(error, ClassifyError::BadRow { line: l, .. } if l == line), "{message}");
-        assert!(message.contains(problem) && message.contains("sms.tsv, line"), "{message}");
+        assert!(
+            matches!(error, ClassifyError::BadRow { line: l, .. } if l == line),
+            "{message}"
+        );
+        assert!(
+            message.contains(problem) && message.contains("sms.tsv, line"),
+            "{message}"
+        );
     }
     let one_class = parse_collection("ham\ta\nham\tb\n", path).unwrap_err();
     assert!(one_class.to_string().contains("no spam message"), "{one_class}");
@@ -102,7 +112,11 @@ fn a_row_that_does_not_parse_is_an_error_naming_its_line() {
 
 proptest! {
     #[test]
-    fn the_split_is_stratified_disjoint_complete_and_seeded(ham in 10usize..300, spam in 10usize..80, seed in any::<u64>()) {
+    fn the_split_is_stratified_disjoint_complete_and_seeded(
+        ham in 10usize..300,
+        spam in 10usize..80,
+        seed in any::<u64>(),
+    ) {
         let messages: Vec<Message> = (0..ham)
             .map(|i| message(Label::Ham, &format!("ham {i}")))
             .chain((0..spam).map(|i| message(Label::Spam, &format!("spam {i}"))))
@@ -117,7 +131,8 @@ proptest! {
         prop_assert_eq!(all.len(), ham + spam, "no message is in two splits");
         for (part, share) in parts.iter().zip([0.7, 0.1, 0.2]) {
             let expected = share * spam as f64;
-            prop_assert!((spam_in(part) as f64 - expected).abs() <= 1.0, "{} spam, expected {}", spam_in(part), expected);
+            let got = spam_in(part);
+            prop_assert!((got as f64 - expected).abs() <= 1.0, "{} spam, expected {}", got, expected);
         }
         prop_assert_eq!(split(&messages, Protocol::Imbalanced, seed).test, splits.test.clone());
 
@@ -154,11 +169,17 @@ fn naive_bayes_equals_scikit_learns_count_vectorizer_and_multinomial_nb() {
     assert!(close(bayes.log_prior[0], fixture.log_prior[0]) && close(bayes.log_prior[1], fixture.log_prior[1]));
     for (word, theirs) in &fixture.log_likelihood {
         let ours = bayes.log_likelihood[word];
-        assert!(close(ours[0], theirs[0]) && close(ours[1], theirs[1]), "{word}: {ours:?} vs {theirs:?}");
+        assert!(
+            close(ours[0], theirs[0]) && close(ours[1], theirs[1]),
+            "{word}: {ours:?} vs {theirs:?}"
+        );
     }
     for (text, theirs) in fixture.test.iter().zip(&fixture.probabilities) {
         let ours = bayes.probabilities(text);
-        assert!(close(ours[0], theirs[0]) && close(ours[1], theirs[1]), "{text}: {ours:?} vs {theirs:?}");
+        assert!(
+            close(ours[0], theirs[0]) && close(ours[1], theirs[1]),
+            "{text}: {ours:?} vs {theirs:?}"
+        );
     }
 }
 
@@ -179,7 +200,10 @@ fn the_loss_is_the_mean_negative_log_probability_of_the_true_class() {
 fn padding_never_changes_a_prediction() {
     let device = Device::flex();
     let short = message(Label::Ham, "hi");
-    let long = message(Label::Spam, "a much longer message that pads the short one in its batch");
+    let long = message(
+        Label::Spam,
+        "a much longer message that pads the short one in its batch",
+    );
     for (pretrained, pooling) in [
         (tiny_gpt(&device), Pooling::Last),
         (tiny_bert(&device), Pooling::Cls),
@@ -197,7 +221,9 @@ fn padding_never_changes_a_prediction() {
 fn a_long_message_is_cut_to_the_limit_keeping_sep_and_an_empty_one_is_an_error() {
     let device = Device::flex();
     let encoder = tiny_bert(&device).encoder;
-    let TextEncoder::Bert(vocab) = &encoder else { unreachable!() };
+    let TextEncoder::Bert(vocab) = &encoder else {
+        unreachable!()
+    };
     let ids = encoder.encode(&"x".repeat(100), 10).unwrap();
     assert_eq!(ids.len(), 10);
     assert_eq!((ids[0], ids[9]), (vocab.special().cls, vocab.special().sep));
@@ -220,11 +246,28 @@ fn a_tiny_classifier_overfits_a_handful_of_messages() {
     let messages = a_few_messages();
     let mut config = train_config(BackboneKind::Bert, Regime::Full, 40);
     config.learning_rate = 3e-3;
-    let run = fine_tune(&config, tiny_bert(&device), &messages, &messages, &device, None, |_, _, _| Ok(())).unwrap();
+    let run = fine_tune(
+        &config,
+        tiny_bert(&device),
+        &messages,
+        &messages,
+        &device,
+        None,
+        |_, _, _| Ok(()),
+    )
+    .unwrap();
     let first = run.epochs.first().unwrap().train_loss;
     let best = &run.epochs[run.best_epoch - 1];
-    assert!(best.val_accuracy == 1.0, "accuracy {} after 40 epochs", best.val_accuracy);
-    assert!(run.epochs.last().unwrap().train_loss < first / 4.0, "loss {first} -> {:?}", run.epochs.last());
+    assert!(
+        best.val_accuracy == 1.0,
+        "accuracy {} after 40 epochs",
+        best.val_accuracy
+    );
+    assert!(
+        run.epochs.last().unwrap().train_loss < first / 4.0,
+        "loss {first} -> {:?}",
+        run.epochs.last()
+    );
 }
 
 /// Every float parameter's values, in visiting order, with its path.
@@ -263,7 +306,10 @@ fn a_frozen_backbone_is_bit_identical_after_training_and_the_head_has_moved() {
         let messages = a_few_messages();
         let mut config = train_config(kind, regime, 2);
         config.pooling = kind.default_pooling();
-        let run = fine_tune(&config, pretrained, &messages, &messages, &device, None, |_, _, _| Ok(())).unwrap();
+        let run = fine_tune(&config, pretrained, &messages, &messages, &device, None, |_, _, _| {
+            Ok(())
+        })
+        .unwrap();
         let after = all_params(&run.model.backbone);
         let (mut frozen, mut moved) = (0, 0);
         for ((path, b), (_, a)) in before.iter().zip(&after) {
@@ -276,7 +322,11 @@ fn a_frozen_backbone_is_bit_identical_after_training_and_the_head_has_moved() {
             }
         }
         assert!(frozen > 0);
-        assert_eq!(moved > 0, regime == Regime::LastBlock, "{kind:?} {regime:?}: the last block moved: {moved}");
+        assert_eq!(
+            moved > 0,
+            regime == Regime::LastBlock,
+            "{kind:?} {regime:?}: the last block moved: {moved}"
+        );
     }
 }
 
@@ -292,7 +342,12 @@ fn each_regime_trains_exactly_its_closed_form_count_of_parameters() {
             let pretrained = make(&device);
             let expected = pretrained.architecture.size().trainable(regime, &lora);
             let model = Classifier::new(pretrained.backbone, 16, Pooling::Mean, 0.0, &device).for_regime(regime, &lora);
-            assert_eq!(num_trainable_params(&model), expected, "{:?} {regime:?}", pretrained.architecture);
+            assert_eq!(
+                num_trainable_params(&model),
+                expected,
+                "{:?} {regime:?}",
+                pretrained.architecture
+            );
         }
     }
     // MiniLM-L6 (d = 384, 6 layers) with r = 8 on W^Q and W^V: 6 * 2 * 8 * 768 = 73,728 plus the head's 770.
@@ -300,12 +355,17 @@ fn each_regime_trains_exactly_its_closed_form_count_of_parameters() {
     let size = Architecture::Bert(minilm).size();
     assert_eq!(size.trainable(Regime::Lora, &LoraConfig::default()), 73_728 + 770);
     // Its 22,713,216 parameters less the [CLS] pooler (384^2 + 384), which the classifier leaves out.
-    assert_eq!(size.trainable(Regime::Full, &LoraConfig::default()), 22_713_216 - 147_840 + 770);
+    assert_eq!(
+        size.trainable(Regime::Full, &LoraConfig::default()),
+        22_713_216 - 147_840 + 770
+    );
 }
 
 /// The one `LowRank` adapter's factors and the base weight of the first layer's W^Q.
 fn first_query(model: &Classifier) -> (Tensor<2>, Option<(Tensor<2>, Tensor<2>, f64)>) {
-    let Backbone::Bert(bert) = &model.backbone else { unreachable!() };
+    let Backbone::Bert(bert) = &model.backbone else {
+        unreachable!()
+    };
     let weight = &bert.layers[0].self_attention.w_q.weight;
     let adapter = weight
         .reparameterization::<LowRank>()
@@ -351,14 +411,24 @@ fn lora_starts_as_the_base_model_and_merging_it_changes_no_output() {
     let (merged_w, none) = first_query(&merged);
     assert!(none.is_none(), "the merged model has no adapter left");
     let by_hand = w + a.matmul(b).mul_scalar(scale);
-    assert!(max_abs_diff(&values(merged_w), &values(by_hand)) < 1e-7, "merged W = W + (alpha/r) A B");
+    assert!(
+        max_abs_diff(&values(merged_w), &values(by_hand)) < 1e-7,
+        "merged W = W + (alpha/r) A B"
+    );
     let (unmerged_out, merged_out) = (
         logits(&trained, &encoder, &messages, &inference),
         logits(&merged, &encoder, &messages, &inference),
     );
-    assert!(max_abs_diff(&unmerged_out, &merged_out) < 1e-6, "merging changes no output");
+    assert!(
+        max_abs_diff(&unmerged_out, &merged_out) < 1e-6,
+        "merging changes no output"
+    );
     assert!(max_abs_diff(&unmerged_out, &base_out) > 1e-6, "the adapters matter");
-    assert_eq!(all_params(&merged).len(), all_params(&base.valid()).len(), "no parameter is added by the merge");
+    assert_eq!(
+        all_params(&merged).len(),
+        all_params(&base.valid()).len(),
+        "no parameter is added by the merge"
+    );
 }
 
 #[test]
@@ -375,15 +445,23 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
         pooling: Pooling::Last,
         max_len: 48,
     };
-    let run = fine_tune(&config, pretrained, &messages, &messages, &device, None, |model, epochs, optimizer| {
-        let state = State {
-            classifier: spec.clone(),
-            config: config.clone(),
-            epochs: epochs.to_vec(),
-            trainable_params: 0,
-        };
-        checkpoint::save(dir.path(), model, &encoder, &state, optimizer)
-    })
+    let run = fine_tune(
+        &config,
+        pretrained,
+        &messages,
+        &messages,
+        &device,
+        None,
+        |model, epochs, optimizer| {
+            let state = State {
+                classifier: spec.clone(),
+                config: config.clone(),
+                epochs: epochs.to_vec(),
+                trainable_params: 0,
+            };
+            checkpoint::save(dir.path(), model, &encoder, &state, optimizer)
+        },
+    )
     .unwrap();
     let inference = device.clone().inner();
     let (loaded, loaded_encoder, state) = checkpoint::load(dir.path(), &inference).unwrap();
@@ -395,11 +473,21 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
     // A pretraining run is not a classifier; a BERT run is not a GPT.
     let bert_run = tempfile::tempdir().unwrap();
     let bert_trainer = bert::Trainer::new(bert::RunConfig::named("tiny").unwrap(), &device);
-    bert_trainer.save(bert_run.path(), &BertVocab::new(bytes_only())).unwrap();
+    bert_trainer
+        .save(bert_run.path(), &BertVocab::new(bytes_only()))
+        .unwrap();
     let not_a_classifier = checkpoint::load(bert_run.path(), &inference).err().unwrap();
-    assert!(matches!(not_a_classifier, ClassifyError::NotAClassifier { .. }), "{not_a_classifier}");
-    assert!(not_a_classifier.to_string().contains("train --from"), "{not_a_classifier}");
-    let wrong = load_backbone(BackboneKind::Gpt, Some(bert_run.path()), &device).err().unwrap();
+    assert!(
+        matches!(not_a_classifier, ClassifyError::NotAClassifier { .. }),
+        "{not_a_classifier}"
+    );
+    assert!(
+        not_a_classifier.to_string().contains("train --from"),
+        "{not_a_classifier}"
+    );
+    let wrong = load_backbone(BackboneKind::Gpt, Some(bert_run.path()), &device)
+        .err()
+        .unwrap();
     assert!(matches!(wrong, ClassifyError::WrongBackbone { .. }), "{wrong}");
     assert!(wrong.to_string().contains("gpt -- train --bpe"), "{wrong}");
 }
@@ -417,7 +505,9 @@ fn a_classifier_on_flex_and_on_wgpu_gives_the_same_logits_and_step() {
             let model = fresh.load_record(record.clone());
             let out = logits(&model.valid(), &pretrained.encoder, &messages, &device.clone().inner());
             let stepped = one_step(model, &pretrained.encoder, &messages, &device);
-            let Backbone::Bert(bert) = &stepped.backbone else { unreachable!() };
+            let Backbone::Bert(bert) = &stepped.backbone else {
+                unreachable!()
+            };
             (out, values(bert.layers[1].self_attention.w_v.weight.val()))
         })
         .collect();

@@ -24,8 +24,16 @@ fn path(p: &Path) -> &str {
 
 /// A collection of 40 messages in the real file's format, a quarter of them spam.
 fn small_collection(dir: &Path) -> String {
-    let ham = ["ok see you at home", "sorry, running late", "did you eat?", "call me when you land"];
-    let spam = ["WIN a FREE prize now, call 08001234", "URGENT: claim your £500 cash, txt YES to 81010"];
+    let ham = [
+        "ok see you at home",
+        "sorry, running late",
+        "did you eat?",
+        "call me when you land",
+    ];
+    let spam = [
+        "WIN a FREE prize now, call 08001234",
+        "URGENT: claim your £500 cash, txt YES to 81010",
+    ];
     let lines: String = (0..40)
         .map(|i| {
             if i % 4 == 3 {
@@ -46,25 +54,67 @@ fn train_then_eval_and_predict_from_the_checkpoint_and_a_one_row_grid() {
     let data = small_collection(dir.path());
     let out = dir.path().join("run");
     let common = ["--data", &data, "--epochs", "1"];
-    let train = classify(&[&["train", "--backbone", "minilm", "--regime", "lora", "--out", path(&out)], &common[..]].concat());
+    let train = classify(
+        &[
+            &["train", "--backbone", "minilm", "--regime", "lora", "--out", path(&out)],
+            &common[..],
+        ]
+        .concat(),
+    );
     train.succeeded();
-    for needle in ["74498 trainable parameters", "epoch 1: train loss", "confusion (rows: true", "accuracy"] {
+    for needle in [
+        "74498 trainable parameters",
+        "epoch 1: train loss",
+        "confusion (rows: true",
+        "accuracy",
+    ] {
         assert!(train.stdout.contains(needle), "{needle:?} not in {}", train.stdout);
     }
     assert!(out.join("checkpoint/model.bpk").is_file() && out.join("test_metrics.json").is_file());
 
     let eval = classify(&["eval", "--checkpoint", path(&out), "--data", &data]);
     eval.succeeded();
-    assert!(eval.stdout.contains("minilm Lora (Mean pooling), 8 test messages"), "{}", eval.stdout);
-    let predict = classify(&["predict", "--checkpoint", path(&out), "Free entry to win a prize, text WIN now"]);
+    assert!(
+        eval.stdout.contains("minilm Lora (Mean pooling), 8 test messages"),
+        "{}",
+        eval.stdout
+    );
+    let predict = classify(&[
+        "predict",
+        "--checkpoint",
+        path(&out),
+        "Free entry to win a prize, text WIN now",
+    ]);
     predict.succeeded();
-    assert!(predict.stdout.contains("(p = ") && predict.stdout.contains("Free entry"), "{}", predict.stdout);
+    assert!(
+        predict.stdout.contains("(p = ") && predict.stdout.contains("Free entry"),
+        "{}",
+        predict.stdout
+    );
 
     let grid_dir = dir.path().join("grid");
-    let grid = classify(&[&["grid", "--backbones", "minilm", "--regimes", "head", "--out", path(&grid_dir)], &common[..]].concat());
+    let grid = classify(
+        &[
+            &[
+                "grid",
+                "--backbones",
+                "minilm",
+                "--regimes",
+                "head",
+                "--out",
+                path(&grid_dir),
+            ],
+            &common[..],
+        ]
+        .concat(),
+    );
     grid.succeeded();
     let table = std::fs::read_to_string(grid_dir.join("results.md")).unwrap();
-    for row in ["| majority class |", "| naive Bayes (words) |", "| MiniLM-L6 (pretrained) | head only | 770 |"] {
+    for row in [
+        "| majority class |",
+        "| naive Bayes (words) |",
+        "| MiniLM-L6 (pretrained) | head only | 770 |",
+    ] {
         assert!(table.contains(row), "{row:?} not in\n{table}");
     }
     let csv = std::fs::read_to_string(grid_dir.join("results.csv")).unwrap();
@@ -76,13 +126,39 @@ fn bad_input_is_an_error_that_names_the_problem() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.tsv");
     std::fs::write(&bad, "ham\thello\nspam free prize\n").unwrap();
-    classify(&["train", "--backbone", "minilm", "--data", path(&bad), "--out", path(&dir.path().join("r"))])
-        .failed(1, &["bad.tsv, line 2: no tab"]);
+    classify(&[
+        "train",
+        "--backbone",
+        "minilm",
+        "--data",
+        path(&bad),
+        "--out",
+        path(&dir.path().join("r")),
+    ])
+    .failed(1, &["bad.tsv, line 2: no tab"]);
     classify(&["eval", "--checkpoint", path(dir.path())]).failed(1, &["no checkpoint in"]);
-    classify(&["train", "--backbone", "gpt", "--gpt", path(&dir.path().join("none")), "--data", path(&bad)])
-        .failed(1, &["line 2"]);
+    classify(&[
+        "train",
+        "--backbone",
+        "gpt",
+        "--gpt",
+        path(&dir.path().join("none")),
+        "--data",
+        path(&bad),
+    ])
+    .failed(1, &["line 2"]);
     let data = small_collection(dir.path());
-    classify(&["train", "--backbone", "gpt", "--gpt", path(&dir.path().join("none")), "--data", &data, "--out", path(&dir.path().join("g"))])
-        .failed(1, &["not a checkpoint of a gpt backbone", "--bpe 2048"]);
+    classify(&[
+        "train",
+        "--backbone",
+        "gpt",
+        "--gpt",
+        path(&dir.path().join("none")),
+        "--data",
+        &data,
+        "--out",
+        path(&dir.path().join("g")),
+    ])
+    .failed(1, &["not a checkpoint of a gpt backbone", "--bpe 2048"]);
     classify(&["train", "--backbone", "transformer"]).failed(2, &["invalid value 'transformer'"]);
 }

@@ -310,9 +310,7 @@ mod tests {
     fn a_member_comes_out_of_its_zip_archive_and_a_missing_one_is_named() {
         let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for (name, text) in [("readme.txt", "about"), ("SMSSpamCollection", TEXT)] {
-            archive
-                .start_file(name, zip::write::FileOptions::default())
-                .unwrap();
+            archive.start_file(name, zip::write::FileOptions::default()).unwrap();
             archive.write_all(text.as_bytes()).unwrap();
         }
         let bytes = archive.finish().unwrap().into_inner();

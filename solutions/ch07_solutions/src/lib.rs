@@ -6,10 +6,10 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use classify::ClassifyError;
 use classify::backbones::Pretrained;
 use classify::data::Message;
 use classify::training::{FineTuneConfig, fine_tune};
-use classify::ClassifyError;
 use common::metrics::PrPoint;
 
 /// $-\sum_i w_{y_i} \log p(y_i \mid x_i) / \sum_i w_{y_i}$: each example weighs what its class weighs (PyTorch's

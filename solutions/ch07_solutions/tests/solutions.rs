@@ -47,7 +47,10 @@ fn a_rank_sweep_costs_the_closed_form_and_trains_at_every_rank() {
         architecture: Architecture::Bert(config.clone()),
         encoder: TextEncoder::Bert(vocab.clone()),
     };
-    let message = |label, text: &str| Message { label, text: text.into() };
+    let message = |label, text: &str| Message {
+        label,
+        text: text.into(),
+    };
     let messages = vec![
         message(Label::Ham, "see you at home"),
         message(Label::Spam, "WIN a FREE prize, call now"),
@@ -60,10 +63,16 @@ fn a_rank_sweep_costs_the_closed_form_and_trains_at_every_rank() {
     let results = rank_sweep(&fine_tune, backbone, &[1, 2, 4], &messages, &messages, &device).unwrap();
     let size = Architecture::Bert(config.clone()).size();
     for result in &results {
-        let lora = LoraConfig { rank: result.rank, ..LoraConfig::default() };
+        let lora = LoraConfig {
+            rank: result.rank,
+            ..LoraConfig::default()
+        };
         assert_eq!(result.trainable_params, size.trainable(Regime::Lora, &lora));
         assert!((0.0..=1.0).contains(&result.best_val_spam_f1));
     }
     // 2 layers x 2 projections x r x (16 + 16), plus the head's 34.
-    assert_eq!(results.iter().map(|r| r.trainable_params).collect::<Vec<_>>(), [162, 290, 546]);
+    assert_eq!(
+        results.iter().map(|r| r.trainable_params).collect::<Vec<_>>(),
+        [162, 290, 546]
+    );
 }

@@ -272,12 +272,24 @@ mod tests {
             let curve = precision_recall_curve(&case.positive, &case.scores);
             let column = |f: fn(&PrPoint) -> f64| curve.iter().map(f).collect::<Vec<_>>();
             assert_eq!(column(|p| p.threshold), case.thresholds, "{}", case.name);
-            for (ours, theirs) in [(column(|p| p.precision), &case.precision), (column(|p| p.recall), &case.recall)] {
+            for (ours, theirs) in [
+                (column(|p| p.precision), &case.precision),
+                (column(|p| p.recall), &case.recall),
+            ] {
                 assert_eq!(ours.len(), theirs.len(), "{}", case.name);
-                assert!(ours.iter().zip(theirs).all(|(a, b)| (a - b).abs() < 1e-12), "{}", case.name);
+                assert!(
+                    ours.iter().zip(theirs).all(|(a, b)| (a - b).abs() < 1e-12),
+                    "{}",
+                    case.name
+                );
             }
             let ap = average_precision(&case.positive, &case.scores);
-            assert!((ap - case.average_precision).abs() < 1e-12, "{}: {ap} vs {}", case.name, case.average_precision);
+            assert!(
+                (ap - case.average_precision).abs() < 1e-12,
+                "{}: {ap} vs {}",
+                case.name,
+                case.average_precision
+            );
         }
     }
 
@@ -314,7 +326,8 @@ mod tests {
         #[test]
         fn swapping_two_labels_swaps_their_scores((truth, predicted) in labels()) {
             let swap = |v: &[usize]| v.iter().map(|&c| [1, 0, 2][c]).collect::<Vec<_>>();
-            let (before, after) = (Report::new(3, &truth, &predicted), Report::new(3, &swap(&truth), &swap(&predicted)));
+            let before = Report::new(3, &truth, &predicted);
+            let after = Report::new(3, &swap(&truth), &swap(&predicted));
             prop_assert_eq!(before.per_class[0], after.per_class[1]);
             prop_assert_eq!(before.per_class[1], after.per_class[0]);
             prop_assert_eq!(before.per_class[2], after.per_class[2]);
@@ -326,7 +339,11 @@ mod tests {
             positive in prop::collection::vec(any::<bool>(), 2..40),
         ) {
             prop_assume!(positive.contains(&true));
-            let scores: Vec<f64> = positive.iter().enumerate().map(|(i, &p)| if p { 2.0 } else { 1.0 } + i as f64 * 1e-3).collect();
+            let scores: Vec<f64> = positive
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| if p { 2.0 } else { 1.0 } + i as f64 * 1e-3)
+                .collect();
             prop_assert!((average_precision(&positive, &scores) - 1.0).abs() < 1e-12);
         }
     }
