@@ -17,6 +17,8 @@ pub const NUM_CLASSES: usize = 2;
 
 // ANCHOR: classifier
 /// The network that reads the message.
+// One backbone per classifier, built once: the size of the enum's larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     /// Chapter 5's GPT: causal, so a position's state has read only the tokens up to it.
