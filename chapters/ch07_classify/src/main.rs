@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use classify::backbones::BackboneKind;
 use classify::checkpoint;
 use classify::data::{Label, Protocol, load_sms_spam, split};
@@ -163,6 +163,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// How the command line spells `value` (`last-block`).
+fn value_name(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
 fn print_report(report: &Report) {
     println!("            precision  recall      F1  support");
     for label in Label::ALL {
@@ -197,11 +204,10 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let mut config = args.run.config(args.backbone, args.regime);
     config.pooling = args.pooling.unwrap_or(config.pooling);
     config.learning_rate = args.lr.unwrap_or(config.learning_rate);
-    let out = args.out.clone().unwrap_or_else(|| {
-        format!("runs/classify-{}-{:?}", args.backbone.name(), args.regime)
-            .to_lowercase()
-            .into()
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| format!("runs/classify-{}-{}", args.backbone.name(), value_name(args.regime)).into());
     let run = RunDir::open(&out, Start::from_flags(false, args.overwrite)).map_err(classify::ClassifyError::from)?;
     let splits = split(&load_sms_spam(args.run.data.as_deref())?, config.protocol, SPLIT_SEED);
     println!(
