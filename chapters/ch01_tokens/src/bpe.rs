@@ -161,7 +161,7 @@ impl BpeTokenizer {
     }
 
     /// Within one piece, repeatedly apply the earliest-learned merge that still matches, until none does.
-    fn encode_piece(&self, bytes: &[u8]) -> Vec<u32> {
+    pub fn encode_piece(&self, bytes: &[u8]) -> Vec<u32> {
         let mut symbols: Vec<u32> = bytes.iter().map(|&b| u32::from(b)).collect();
         while let Some((rank, pair)) = symbols
             .windows(2)
@@ -231,15 +231,34 @@ impl BpeTokenizer {
     }
 }
 
+/// Whether GPT-2 writes `byte` as itself: printable ASCII and Latin-1, but not the space or the soft hyphen.
+fn is_printable(byte: u8) -> bool {
+    matches!(byte, 0x21..=0x7E | 0xA1..=0xAC | 0xAE..=0xFF)
+}
+
+/// The printable character GPT-2's files spell `byte` with (its `bytes_to_unicode`): printable ASCII and Latin-1
+/// bytes as themselves, the other 68 (control bytes, the space, DEL, ...) in byte order as the characters from
+/// U+0100 on, so that the space is `Ġ` (U+0120) and the newline `Ċ` (U+010A).
+///
+/// ```
+/// use tokens::bpe::byte_to_unicode;
+/// assert_eq!([b'a', b' ', b'\n', 0xAD].map(byte_to_unicode), ['a', 'Ġ', 'Ċ', 'Ń']);
+/// ```
+pub fn byte_to_unicode(byte: u8) -> char {
+    if is_printable(byte) {
+        return char::from(byte);
+    }
+    let earlier_unprintable = (0..byte).filter(|&b| !is_printable(b)).count() as u32;
+    char::from_u32(0x100 + earlier_unprintable).expect("U+0100 to U+0143 are characters")
+}
+
 /// The order in which equally frequent pairs are merged: the smaller key first.
 ///
-/// Any fixed order gives a valid BPE; this one is GPT-2's. GPT-2 writes each byte as a printable character
-/// (`bytes_to_unicode`): printable ASCII and Latin-1 bytes as themselves, the other 68 (control bytes, the space,
-/// DEL, ...) as the characters from U+0100 on, so that the space shows as `Ġ`. Its trainers number the byte tokens in
-/// the order of those characters, so the printable bytes come first, then the rest, then the merged tokens in the
-/// order they were learned. Breaking ties the same way makes our merges identical to Hugging Face's.
+/// Any fixed order gives a valid BPE; this one is GPT-2's. Its trainers number the byte tokens in the order of
+/// their [`byte_to_unicode`] characters, so the printable bytes come first, then the rest, then the merged tokens
+/// in the order they were learned. Breaking ties the same way makes our merges identical to Hugging Face's.
 fn tie_break_key(id: u32) -> (bool, bool, u32) {
-    let printable = matches!(id, 0x21..=0x7E | 0xA1..=0xAC | 0xAE..=0xFF);
+    let printable = u8::try_from(id).is_ok_and(is_printable);
     (id >= BYTE_TOKENS as u32, !printable, id)
 }
 

@@ -7,7 +7,7 @@ use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, TokenizerBuilder, TokenizerImpl};
 use tokens::BpeTokenizer;
-use tokens::bpe::BYTE_TOKENS;
+use tokens::bpe::{BYTE_TOKENS, byte_to_unicode};
 
 type HfTokenizer = TokenizerImpl<BPE, NormalizerWrapper, ByteLevel, PostProcessorWrapper, DecoderWrapper>;
 
@@ -26,21 +26,9 @@ fn corpus() -> String {
         .join("\n")
 }
 
-/// GPT-2's printable stand-in for each byte (`bytes_to_unicode`), inverted: how HF spells a byte in its vocabulary.
+/// GPT-2's printable stand-in for each byte ([`byte_to_unicode`]), inverted: how HF spells a byte in its vocabulary.
 fn hf_char_to_byte() -> HashMap<char, u8> {
-    let mut shifted = 0;
-    (0..=255u8)
-        .map(|byte| {
-            let printable = matches!(byte, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
-            let ch = if printable {
-                char::from(byte)
-            } else {
-                shifted += 1;
-                char::from_u32(255 + shifted).unwrap()
-            };
-            (ch, byte)
-        })
-        .collect()
+    (0..=255u8).map(|byte| (byte_to_unicode(byte), byte)).collect()
 }
 
 fn train_hf(text: &str, vocab_size: usize) -> HfTokenizer {

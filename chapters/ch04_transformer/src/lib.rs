@@ -9,8 +9,10 @@
 //! - [`data`]: the task, generated from a seed, and padded batches for teacher forcing;
 //! - [`training`]: the training loop, its schedule, loss, clipping and checkpoints;
 //! - [`decoding`]: greedy decoding and exact-match accuracy.
+//!
+//! BLEU, which the command-line tool reports beside exact match, is in the kit's metrics
+//! (`common::metrics::bleu`), with the metrics of the later chapters.
 
-pub mod bleu;
 pub mod blocks;
 pub mod data;
 pub mod decoding;

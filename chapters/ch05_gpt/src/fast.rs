@@ -8,6 +8,8 @@ use cpu_speed::attention::causal_self_attention;
 use cpu_speed::data_parallel::shards_for;
 use cpu_speed::gelu::gelu;
 
+use transformer::Activation;
+
 use crate::model::{Block, Gpt};
 use crate::training::{RunConfig, Trainer};
 
@@ -17,12 +19,16 @@ pub fn forward(model: &Gpt, tokens: Tensor<2, Int>) -> Tensor<3> {
     model.forward_with(tokens, block)
 }
 
-/// [`Block::forward`] with the fused causal self-attention and the fused GELU.
+/// [`Block::forward`] with the fused causal self-attention and, for the exact GELU, the fused GELU (the kernel
+/// computes that one only; another activation runs as burn's).
 pub fn block(block: &Block, x: Tensor<3>) -> Tensor<3> {
     let x = block
         .around_attention
         .forward(x, |h| causal_self_attention(&block.attention, h));
-    block.around_mlp.forward(x, |h| block.mlp.forward_with(h, gelu))
+    block.around_mlp.forward(x, |h| match block.mlp.activation {
+        Activation::Gelu => block.mlp.forward_with(h, gelu),
+        _ => block.mlp.forward(h),
+    })
 }
 // ANCHOR_END: fast
 

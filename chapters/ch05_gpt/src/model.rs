@@ -45,6 +45,12 @@ pub struct GptConfig {
     /// faster and no worse).
     #[config(default = false)]
     pub bias: bool,
+    /// The MLP's non-linearity: the exact GELU (nanoGPT's), or its tanh approximation (OpenAI's GPT-2).
+    #[config(default = "Activation::Gelu")]
+    pub activation: Activation,
+    /// The layer norms' $\varepsilon$ (GPT-2's and PyTorch's $10^{-5}$).
+    #[config(default = 1e-5)]
+    pub layer_norm_eps: f64,
 }
 // ANCHOR_END: config
 
@@ -139,7 +145,12 @@ impl GptConfig {
     /// If `n_embd` is not a multiple of `n_head` (chapter 3's attention says so).
     pub fn init(&self, device: &Device) -> Gpt {
         let d = self.n_embd;
-        let norm = || LayerNormConfig::new(d).with_bias(self.bias).init(device);
+        let norm = || {
+            LayerNormConfig::new(d)
+                .with_bias(self.bias)
+                .with_epsilon(self.layer_norm_eps)
+                .init(device)
+        };
         let residual = || Residual {
             norm: norm(),
             dropout: DropoutConfig::new(self.dropout).init(),
@@ -154,7 +165,7 @@ impl GptConfig {
                 linear_1: LinearConfig::new(d, 4 * d).with_bias(self.bias).init(device),
                 linear_2: LinearConfig::new(4 * d, d).with_bias(self.bias).init(device),
                 dropout: DropoutConfig::new(0.0).init(),
-                activation: Activation::Gelu,
+                activation: self.activation,
             },
             around_attention: residual(),
             around_mlp: residual(),

@@ -106,16 +106,17 @@ impl BertConfig {
         self
     }
 
-    /// `hidden_act` as chapter 4's [`Activation`]. Hugging Face's `"gelu"` is the exact $x\,\Phi(x)$; its
-    /// `"gelu_new"` (the tanh approximation) and others are not implemented here, and say so.
+    /// `hidden_act` as chapter 4's [`Activation`]. Hugging Face's `"gelu"` is the exact $x\,\Phi(x)$, its
+    /// `"gelu_new"` the tanh approximation; others are not implemented here, and say so.
     pub fn activation(&self) -> Result<Activation, InvalidConfig> {
         match self.hidden_act.as_str() {
             "gelu" => Ok(Activation::Gelu),
+            "gelu_new" => Ok(Activation::GeluTanh),
             "relu" => Ok(Activation::Relu),
             other => Err(InvalidConfig {
                 what: "BERT configuration".into(),
                 problems: vec![format!(
-                    "hidden_act = \"{other}\" (this chapter's BERT implements \"gelu\", the exact erf GELU, and \"relu\")"
+                    "hidden_act = \"{other}\" (this chapter's BERT implements \"gelu\", the exact erf GELU, \"gelu_new\", its tanh approximation, and \"relu\")"
                 )],
             }),
         }

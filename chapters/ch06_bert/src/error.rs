@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use common::DataError;
 use common::config::InvalidConfig;
 use common::train::{CheckpointError, Diverged};
+use common::weights::WeightsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BertError {
@@ -18,27 +19,8 @@ pub enum BertError {
     Diverged(#[from] Diverged),
     #[error("{path}: not a BERT configuration ({message}); a Hugging Face config.json needs at least vocab_size")]
     ConfigFile { path: PathBuf, message: String },
-    #[error("{path}: not a readable safetensors file ({message}); download it again")]
-    Safetensors { path: PathBuf, message: String },
-    #[error(
-        "{path} has no tensor {name} (expected shape {expected:?}); is this a BERT-family model? Its tensors \
-         are: {available}"
-    )]
-    MissingTensor {
-        path: PathBuf,
-        name: String,
-        expected: Vec<usize>,
-        available: String,
-    },
-    #[error("{path}: tensor {name} has shape {actual:?}, but config.json implies {expected:?}")]
-    WrongShape {
-        path: PathBuf,
-        name: String,
-        expected: Vec<usize>,
-        actual: Vec<usize>,
-    },
-    #[error("{path}: tensor {name} is {dtype}; this loader reads F32 weights (convert with torch_dtype=float32)")]
-    WrongDtype { path: PathBuf, name: String, dtype: String },
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
     #[error(
         "{path} has no masked-LM head (cls.predictions.*): it is an encoder only (as all-MiniLM-L6-v2); use it \
          with `embed`, or give a BertForMaskedLM folder or a checkpoint of `bert pretrain`"

@@ -6,7 +6,7 @@ use burn::module::{ModuleMapper, Param};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::activation::{gelu, relu, tanh};
+use burn::tensor::activation::tanh;
 use tokens::embedding::{InputEmbedding, InputEmbeddingConfig};
 use transformer::{Activation, EncoderLayer, LayerConfig, NormPosition};
 
@@ -127,10 +127,7 @@ impl MlmHead {
     /// Logits `[n, V]` of hidden states `[n, d]`, with `embedding` $E$ `[V, d]`.
     pub fn forward(&self, hidden: Tensor<2>, embedding: Tensor<2>) -> Tensor<2> {
         let h = self.transform.forward(hidden);
-        let h = match self.activation {
-            Activation::Gelu => gelu(h),
-            Activation::Relu => relu(h),
-        };
+        let h = self.activation.apply(h);
         self.norm.forward(h).matmul(embedding.transpose()) + self.bias.val().unsqueeze()
     }
 }

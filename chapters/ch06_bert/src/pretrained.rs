@@ -19,12 +19,12 @@
 //! `embeddings.position_ids` holds no weights and is skipped, and so is `cls.predictions.decoder.weight`: the
 //! decoder is tied to the token embedding.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Param;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
-use safetensors::{Dtype, SafeTensors};
+use common::weights::{Weights, read_safetensors};
 
 use crate::config::BertConfig;
 use crate::error::BertError;
@@ -48,19 +48,22 @@ pub fn load_config(folder: &Path) -> Result<BertConfig, BertError> {
 /// The encoder of the folder (with its pooler if it has one), with dropout off: `(config, model)`.
 pub fn load_bert(folder: &Path, device: &Device) -> Result<(BertConfig, Bert), BertError> {
     let config = load_config(folder)?.with_dropout(0.0);
-    let bytes = read_weights(folder)?;
-    let weights = Weights::new(&bytes, folder.join("model.safetensors"), device)?;
-    let bert = weights.bert(&config)?;
+    let path = folder.join("model.safetensors");
+    let bytes = read_safetensors(&path)?;
+    let file = Weights::new(&bytes, &path, device)?;
+    let bert = BertWeights::new(&file).bert(&config)?;
     Ok((config, bert))
 }
 
 /// The encoder and its masked-LM head (a `BertForMaskedLM` folder), with dropout off.
 pub fn load_masked_lm(folder: &Path, device: &Device) -> Result<(BertConfig, BertForMaskedLm), BertError> {
     let config = load_config(folder)?.with_dropout(0.0);
-    let bytes = read_weights(folder)?;
-    let weights = Weights::new(&bytes, folder.join("model.safetensors"), device)?;
+    let path = folder.join("model.safetensors");
+    let bytes = read_safetensors(&path)?;
+    let file = Weights::new(&bytes, &path, device)?;
+    let weights = BertWeights::new(&file);
     if !weights.has("cls.predictions.bias") {
-        return Err(BertError::NoMlmHead { path: weights.path });
+        return Err(BertError::NoMlmHead { path });
     }
     let model = BertForMaskedLm {
         bert: weights.bert(&config)?,
@@ -78,75 +81,26 @@ pub fn load_masked_lm(folder: &Path, device: &Device) -> Result<(BertConfig, Ber
     Ok((config, model))
 }
 
-fn read_weights(folder: &Path) -> Result<Vec<u8>, BertError> {
-    let path = folder.join("model.safetensors");
-    std::fs::read(&path).map_err(|e| BertError::Safetensors {
-        path,
-        message: e.to_string(),
-    })
-}
-
-/// The tensors of one `model.safetensors`, read by name with the shape the configuration implies.
-struct Weights<'a> {
-    tensors: SafeTensors<'a>,
-    path: PathBuf,
+/// The file's tensors under BERT's names.
+struct BertWeights<'a> {
+    weights: &'a Weights<'a>,
     /// `bert.` in a `BertForMaskedLM`, nothing in a `BertModel`.
     prefix: &'static str,
-    device: Device,
 }
 
-impl<'a> Weights<'a> {
-    fn new(bytes: &'a [u8], path: PathBuf, device: &Device) -> Result<Self, BertError> {
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| BertError::Safetensors {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let prefixed = tensors.names().iter().any(|name| name.starts_with("bert."));
-        Ok(Weights {
-            tensors,
-            path,
-            prefix: if prefixed { "bert." } else { "" },
-            device: device.clone(),
-        })
+impl<'a> BertWeights<'a> {
+    fn new(weights: &'a Weights<'a>) -> Self {
+        let prefix = if weights.has_prefix("bert.") { "bert." } else { "" };
+        BertWeights { weights, prefix }
     }
 
     fn has(&self, name: &str) -> bool {
-        self.tensors.tensor(name).is_ok()
+        self.weights.has(name)
     }
 
     /// The F32 tensor `name`, which must have `shape`.
     fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>, BertError> {
-        let view = self.tensors.tensor(name).map_err(|_| {
-            let mut names: Vec<&str> = self.tensors.names();
-            names.sort_unstable();
-            BertError::MissingTensor {
-                path: self.path.clone(),
-                name: name.into(),
-                expected: shape.to_vec(),
-                available: names.join(", "),
-            }
-        })?;
-        if view.shape() != shape {
-            return Err(BertError::WrongShape {
-                path: self.path.clone(),
-                name: name.into(),
-                expected: shape.to_vec(),
-                actual: view.shape().to_vec(),
-            });
-        }
-        if view.dtype() != Dtype::F32 {
-            return Err(BertError::WrongDtype {
-                path: self.path.clone(),
-                name: name.into(),
-                dtype: format!("{:?}", view.dtype()),
-            });
-        }
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        Ok(Tensor::<1>::from_floats(values.as_slice(), &self.device).reshape(shape))
+        Ok(self.weights.tensor(name, shape)?)
     }
 
     // ANCHOR: load
@@ -169,7 +123,7 @@ impl<'a> Weights<'a> {
         };
         let mut norm = LayerNormConfig::new(d)
             .with_epsilon(config.layer_norm_eps)
-            .init(&self.device);
+            .init(self.weights.device());
         norm.gamma = Param::from_tensor(self.tensor(&format!("{name}.{scale}"), [d])?);
         norm.beta = Some(Param::from_tensor(self.tensor(&format!("{name}.{shift}"), [d])?));
         Ok(norm)
@@ -185,7 +139,7 @@ impl<'a> Weights<'a> {
     fn bert(&self, config: &BertConfig) -> Result<Bert, BertError> {
         let (p, d, f) = (self.prefix, config.hidden_size, config.intermediate_size);
         let has_pooler = self.has(&format!("{p}pooler.dense.weight"));
-        let mut bert = config.init(has_pooler, &self.device);
+        let mut bert = config.init(has_pooler, self.weights.device());
         let e = &mut bert.embeddings;
         e.input.token = self.embedding(&format!("{p}embeddings.word_embeddings"), config.vocab_size, d)?;
         let positions = &mut e.input.position.as_mut().expect("BERT's positions are learned").table;

@@ -1,0 +1,36 @@
+//! Everything that can go wrong in this chapter, each with what to do about it.
+
+use std::path::PathBuf;
+
+use common::DataError;
+use common::weights::WeightsError;
+use gpt::GptError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Gpt2Error {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Gpt(#[from] GptError),
+    #[error("{path}: not a GPT-2 configuration ({message})")]
+    ConfigFile { path: PathBuf, message: String },
+    #[error("config.json asks for {what}, which chapter 5's GPT does not have")]
+    UnsupportedConfig { what: String },
+    #[error(
+        "{folder} has no tokenizer: a GPT-2 folder holds vocab.json and merges.txt, or tokenizer.json, beside \
+         config.json and model.safetensors"
+    )]
+    NoTokenizer { folder: PathBuf },
+    #[error("{path}: not a GPT-2 tokenizer file ({message})")]
+    TokenizerFile { path: PathBuf, message: String },
+    #[error("token id {id} is not in the vocabulary (ids run from 0 to {})", vocab_size - 1)]
+    UnknownToken { id: u32, vocab_size: usize },
+    #[error(
+        "the tokenizer has {tokenizer} tokens but the model's embedding {model} rows: they are not from one folder"
+    )]
+    TokenizerDoesNotFitModel { tokenizer: usize, model: usize },
+    #[error("{0}")]
+    BadInput(String),
+}
