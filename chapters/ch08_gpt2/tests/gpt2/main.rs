@@ -1,5 +1,6 @@
-//! Chapter 8's suite, one test binary: GPT-2's tokenizer against tiktoken and Hugging Face's `tokenizers`, and
-//! GPT-2 folders against `transformers`.
+//! Chapter 8's suite, one test binary: GPT-2's tokenizer against tiktoken and Hugging Face's `tokenizers`, GPT-2
+//! folders against `transformers`, and the command line.
 
+mod cli;
 mod hugging_face;
 mod tokenizer;
