@@ -119,7 +119,7 @@ fn model_folder(model: &str) -> anyhow::Result<PathBuf> {
     )
 }
 
-fn load(args: &ModelArgs) -> anyhow::Result<(gpt::Gpt, Gpt2Tokenizer, burn::prelude::Device)> {
+fn load(args: &ModelArgs) -> anyhow::Result<(gpt::Gpt, Gpt2Tokenizer)> {
     let selected = args.device.select()?;
     println!("device: {}", selected.description);
     let folder = model_folder(&args.model)?;
@@ -143,11 +143,11 @@ fn load(args: &ModelArgs) -> anyhow::Result<(gpt::Gpt, Gpt2Tokenizer, burn::prel
         config.num_params() as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    Ok((model, tokenizer, selected.device))
+    Ok((model, tokenizer))
 }
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
-    let (model, tokenizer, _) = load(&args.model)?;
+    let (model, tokenizer) = load(&args.model)?;
     let prompt = tokenizer.encode_with_end_of_text(&args.prompt);
     if prompt.is_empty() {
         bail!("the prompt is empty: give --prompt some text");
@@ -180,7 +180,7 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
 }
 
 fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
-    let (model, tokenizer, _) = load(&args.model)?;
+    let (model, tokenizer) = load(&args.model)?;
     let text =
         std::fs::read_to_string(&args.data).with_context(|| format!("cannot read --data {}", args.data.display()))?;
     let ids = tokenizer.encode_with_end_of_text(&text);

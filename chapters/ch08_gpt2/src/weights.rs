@@ -74,10 +74,11 @@ impl<'a> GptWeights<'a> {
         }))
     }
 
-    fn layer_norm(&self, name: &str, mut norm: LayerNorm, d: usize) -> Result<LayerNorm, Gpt2Error> {
+    /// `name.weight` and `name.bias` into `norm` (built from the configuration, so its epsilon is kept).
+    fn load_layer_norm(&self, name: &str, norm: &mut LayerNorm, d: usize) -> Result<(), Gpt2Error> {
         norm.gamma = Param::from_tensor(self.tensor(&format!("{name}.weight"), [d])?);
         norm.beta = Some(Param::from_tensor(self.tensor(&format!("{name}.bias"), [d])?));
-        Ok(norm)
+        Ok(())
     }
 
     fn embedding(&self, name: &str, n: usize, d: usize) -> Result<Embedding, Gpt2Error> {
@@ -105,13 +106,10 @@ impl<'a> GptWeights<'a> {
             attention.w_o = self.linear(&format!("{h}.attn.c_proj"), d, d)?;
             block.mlp.linear_1 = self.linear(&format!("{h}.mlp.c_fc"), d, 4 * d)?;
             block.mlp.linear_2 = self.linear(&format!("{h}.mlp.c_proj"), 4 * d, d)?;
-            let norm = block.around_attention.norm.clone();
-            block.around_attention.norm = self.layer_norm(&format!("{h}.ln_1"), norm, d)?;
-            let norm = block.around_mlp.norm.clone();
-            block.around_mlp.norm = self.layer_norm(&format!("{h}.ln_2"), norm, d)?;
+            self.load_layer_norm(&format!("{h}.ln_1"), &mut block.around_attention.norm, d)?;
+            self.load_layer_norm(&format!("{h}.ln_2"), &mut block.around_mlp.norm, d)?;
         }
-        let norm = model.final_norm.clone();
-        model.final_norm = self.layer_norm("ln_f", norm, d)?;
+        self.load_layer_norm("ln_f", &mut model.final_norm, d)?;
         Ok(model)
     }
 }
