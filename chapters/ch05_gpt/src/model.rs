@@ -324,6 +324,16 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Forgets every position from `len` on, as if only the first `len` tokens had been fed (speculative
+    /// decoding takes back the drafted tokens the large model rejected).
+    pub fn truncate(&mut self, len: usize) {
+        for (k, v) in self.layers.iter_mut().flatten() {
+            let keep = len.min(k.dims()[2]);
+            *k = k.clone().narrow(2, 0, keep);
+            *v = v.clone().narrow(2, 0, keep);
+        }
+    }
 }
 
 impl Gpt {

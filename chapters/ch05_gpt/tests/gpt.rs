@@ -160,6 +160,13 @@ proptest! {
         for (x, y) in full.iter().zip(&pieces) {
             prop_assert!((x - y).abs() < 1e-5, "{} vs {}", x, y);
         }
+        // Taken back to the first piece, the cache continues as if the rest had never been fed.
+        cache.truncate(first);
+        prop_assert_eq!(cache.len(), first);
+        let again = values(model.forward_cached(ids(&tokens[first..], &device), &mut cache));
+        for (x, y) in full[first * 65..].iter().zip(&again) {
+            prop_assert!((x - y).abs() < 1e-5, "after truncating: {} vs {}", x, y);
+        }
     }
 
     /// With and without the cache, the same seed draws the same tokens, also after the context is full.

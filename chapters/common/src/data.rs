@@ -15,6 +15,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 /// A data set file, named by where it comes from and what its bytes hash to.
@@ -160,27 +161,76 @@ impl DataFile {
             dir: dir.into(),
             file_name: self.file_name.into(),
         };
+        let path = dir.join(self.file_name);
+        let partial = path.with_extension(format!("part{}", std::process::id()));
         eprintln!("downloading {} into {}", self.url, dir.display());
-        let mut response = ureq::get(self.url).call().map_err(|e| download_error(e.to_string()))?;
-        let mut bytes = Vec::new();
-        response
-            .body_mut()
-            .as_reader()
-            .read_to_end(&mut bytes)
-            .map_err(|e| download_error(e.to_string()))?;
-        if let Some(member) = self.archive_member {
-            bytes = unzip_member(&bytes, member).map_err(download_error)?;
-        }
-        let actual = sha256_hex(&bytes);
-        if actual != self.sha256 {
-            return Err(DataError::DownloadCorrupt {
-                url: self.url.into(),
-                expected: self.sha256.into(),
-                actual,
+        let result = download_to(self.url, &partial)
+            .map_err(download_error)
+            .and_then(|streamed_sha256| {
+                let actual = match self.archive_member {
+                    Some(member) => {
+                        let bytes = unzip_member(&read(&partial)?, member).map_err(download_error)?;
+                        write_atomically(&partial, &bytes)?;
+                        sha256_hex(&bytes)
+                    }
+                    None => streamed_sha256,
+                };
+                if actual != self.sha256 {
+                    return Err(DataError::DownloadCorrupt {
+                        url: self.url.into(),
+                        expected: self.sha256.into(),
+                        actual,
+                    });
+                }
+                fs::rename(&partial, &path).map_err(|source| DataError::Io {
+                    path: path.clone(),
+                    source,
+                })
             });
+        if result.is_err() {
+            let _ = fs::remove_file(&partial);
         }
-        write_atomically(&dir.join(self.file_name), &bytes)
+        result
     }
+}
+
+/// Streams `url` into the file `path` (created with its folder), with a progress bar on standard error, and
+/// returns the SHA-256 of the bytes written: a model of gigabytes never has to fit in memory.
+pub(crate) fn download_to(url: &str, path: &Path) -> Result<String, String> {
+    let mut response = ureq::get(url).call().map_err(|e| e.to_string())?;
+    let length = response.body().content_length();
+    let progress = match length {
+        Some(bytes) => ProgressBar::new(bytes).with_style(
+            ProgressStyle::with_template("{bytes}/{total_bytes} [{wide_bar}] {bytes_per_sec}, {eta} left")
+                .expect("a valid template"),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut file = fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let (mut reader, mut hasher, mut buffer) = (response.body_mut().as_reader(), Sha256::new(), vec![0u8; 1 << 16]);
+    loop {
+        let n = reader.read(&mut buffer).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        file.write_all(&buffer[..n])
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        progress.inc(n as u64);
+    }
+    file.sync_all()
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    progress.finish_and_clear();
+    if let Some(expected) = length.filter(|&bytes| bytes != progress.position()) {
+        return Err(format!(
+            "the connection closed after {} of {expected} bytes",
+            progress.position()
+        ));
+    }
+    Ok(hex(&hasher.finalize()))
 }
 
 /// The bytes of the file `member` of the zip archive `archive`.
@@ -205,7 +255,11 @@ pub fn data_dir() -> PathBuf {
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: readers see the old file or the
@@ -227,7 +281,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     result.map_err(io_error)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, DataError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, DataError> {
     fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -292,6 +346,32 @@ mod tests {
         );
         assert!(message.contains("--data PATH"), "{message}");
         assert!(!dir.path().join("small.txt").exists(), "no partial file is left behind");
+    }
+
+    /// A URL serving `body` as `/small.txt` for one request, on the loopback address.
+    fn serve_once(body: &str) -> &'static str {
+        let base = crate::testing::serve_on_loopback(vec![("/small.txt".into(), body.as_bytes().to_vec())], 1);
+        Box::leak(format!("{base}/small.txt").into_boxed_str())
+    }
+
+    #[test]
+    fn a_download_is_checked_then_saved_and_a_corrupt_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = DataFile {
+            url: serve_once(TEXT),
+            ..small_file()
+        };
+        assert_eq!(file.locate_in(None, dir.path()).unwrap(), dir.path().join("small.txt"));
+        assert_eq!(fs::read_to_string(dir.path().join("small.txt")).unwrap(), TEXT);
+
+        let other = tempfile::tempdir().unwrap();
+        let tampered = DataFile {
+            url: serve_once("First Citizen:\nBefore we proceed no further.\n"),
+            ..small_file()
+        };
+        let err = tampered.locate_in(None, other.path()).unwrap_err();
+        assert!(matches!(err, DataError::DownloadCorrupt { .. }), "{err:?}");
+        assert_eq!(fs::read_dir(other.path()).unwrap().count(), 0, "nothing is left behind");
     }
 
     #[test]

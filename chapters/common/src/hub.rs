@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use sha1::{Digest, Sha1};
 pub use tokenizers::Tokenizer;
 
-use crate::data::{DataError, DataFile, data_dir};
+use crate::data::{DataError, DataFile, OFFLINE_ENV, data_dir, download_to, read};
 
 /// A model folder on the Hugging Face hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,114 @@ impl HubModel {
         }
         Ok(folder.expect("a hub model lists its files"))
     }
+}
+
+// ANCHOR: download_listed
+/// Downloads the files `names` of the hub repository `repo` (`owner/name`) at `revision` into `folder`, for a model
+/// whose hashes this book does not pin: each is checked against the hub's own listing of the repository
+/// (`/api/models/REPO/tree/REVISION`), which gives the SHA-256 of a large file (stored with Git LFS) and the git
+/// object id of a small one. A file already in `folder` is kept: downloads are renamed into place only once checked.
+/// `endpoint` is the hub's address (`https://huggingface.co`, or `$HF_ENDPOINT` for a mirror).
+pub fn download_listed(
+    endpoint: &str,
+    repo: &str,
+    revision: &str,
+    names: &[&str],
+    folder: &Path,
+) -> Result<(), DataError> {
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| !folder.join(name).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let listing_url = format!("{endpoint}/api/models/{repo}/tree/{revision}");
+    let download_error = |url: &str, file_name: &str, reason: String| DataError::Download {
+        url: url.into(),
+        reason,
+        dir: folder.into(),
+        file_name: file_name.into(),
+    };
+    if std::env::var(OFFLINE_ENV).is_ok_and(|v| v != "0") {
+        return Err(DataError::Offline {
+            file_name: missing[0].into(),
+            dir: folder.into(),
+            url: format!("{endpoint}/{repo}/resolve/{revision}/{}", missing[0]),
+        });
+    }
+    let listing: Vec<ListedFile> = ureq::get(&listing_url)
+        .call()
+        .and_then(|mut response| response.body_mut().read_to_string())
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        .map_err(|reason| {
+            let first = format!("{endpoint}/{repo}/resolve/{revision}/{}", missing[0]);
+            download_error(
+                &first,
+                missing[0],
+                format!("reading the hub's file listing {listing_url}: {reason}"),
+            )
+        })?;
+    for name in missing {
+        let url = format!("{endpoint}/{repo}/resolve/{revision}/{name}");
+        let listed = listing
+            .iter()
+            .find(|file| file.path == name)
+            .ok_or_else(|| download_error(&url, name, format!("{repo} has no {name} at {revision}")))?;
+        let path = folder.join(name);
+        let partial = path.with_extension(format!("part{}", std::process::id()));
+        eprintln!("downloading {url} into {}", folder.display());
+        let result = download_to(&url, &partial)
+            .map_err(|reason| download_error(&url, name, reason))
+            .and_then(|sha256| {
+                let (expected, actual) = match &listed.lfs {
+                    Some(lfs) => (lfs.oid.clone(), sha256),
+                    None => (listed.oid.clone(), git_blob_id(&read(&partial)?)),
+                };
+                if actual != expected {
+                    return Err(DataError::DownloadCorrupt {
+                        url: url.clone(),
+                        expected,
+                        actual,
+                    });
+                }
+                std::fs::rename(&partial, &path).map_err(|source| DataError::Io {
+                    path: path.clone(),
+                    source,
+                })
+            });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result?;
+    }
+    Ok(())
+}
+// ANCHOR_END: download_listed
+
+/// One file of the hub's listing of a repository.
+#[derive(Debug, serde::Deserialize)]
+struct ListedFile {
+    path: String,
+    /// The git object id of the file as the repository stores it (for an LFS file, of its pointer).
+    oid: String,
+    /// For a file stored with Git LFS, the SHA-256 of its contents.
+    lfs: Option<LfsObject>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LfsObject {
+    oid: String,
+}
+
+/// The id git gives a file's contents: the SHA-1 of `blob LENGTH\0` followed by the bytes.
+pub fn git_blob_id(bytes: &[u8]) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {}\0", bytes.len()).as_bytes());
+    hasher.update(bytes);
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A model folder must hold every file of [`MODEL_FILES`]; the first one missing is named.
@@ -137,6 +246,62 @@ mod tests {
             ALL_MINILM_L6_V2.locate_in(Some(dir.path()), dir.path()).unwrap(),
             dir.path()
         );
+    }
+
+    #[test]
+    fn git_blob_ids_are_gits() {
+        // `printf 'hello\n' | git hash-object --stdin`, and git's id of the empty file.
+        assert_eq!(git_blob_id(b"hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
+        assert_eq!(git_blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    }
+
+    #[test]
+    fn listed_files_are_downloaded_checked_against_the_listing_or_refused() {
+        let (config, weights) = (b"{\"n_embd\": 8}".to_vec(), vec![7u8; 1000]);
+        let listing = serde_json::json!([
+            {"type": "file", "path": "config.json", "oid": git_blob_id(&config), "size": config.len()},
+            {"type": "file", "path": "model.safetensors", "oid": "0123", "size": 1000,
+             "lfs": {"oid": sha256_hex(&weights), "size": 1000, "pointerSize": 134}},
+            {"type": "file", "path": "vocab.json", "oid": git_blob_id(b"the listed vocabulary"), "size": 21},
+        ]);
+        let routes = vec![
+            (
+                "/api/models/someone/tiny/tree/main".to_string(),
+                listing.to_string().into_bytes(),
+            ),
+            ("/someone/tiny/resolve/main/config.json".to_string(), config.clone()),
+            (
+                "/someone/tiny/resolve/main/model.safetensors".to_string(),
+                weights.clone(),
+            ),
+            (
+                "/someone/tiny/resolve/main/vocab.json".to_string(),
+                b"another vocabulary".to_vec(),
+            ),
+        ];
+        let endpoint = crate::testing::serve_on_loopback(routes, 8);
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("tiny");
+        download_listed(
+            &endpoint,
+            "someone/tiny",
+            "main",
+            &["config.json", "model.safetensors"],
+            &folder,
+        )
+        .unwrap();
+        assert_eq!(fs::read(folder.join("config.json")).unwrap(), config);
+        assert_eq!(fs::read(folder.join("model.safetensors")).unwrap(), weights);
+
+        let err = download_listed(&endpoint, "someone/tiny", "main", &["vocab.json"], &folder).unwrap_err();
+        assert!(matches!(err, DataError::DownloadCorrupt { .. }), "{err}");
+        let err = download_listed(&endpoint, "someone/tiny", "main", &["merges.txt"], &folder).unwrap_err();
+        assert!(
+            err.to_string().contains("someone/tiny has no merges.txt at main"),
+            "{err}"
+        );
+        let files: Vec<_> = fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(files.len(), 2, "only the checked files are there: {files:?}");
     }
 
     #[test]

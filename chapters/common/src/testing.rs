@@ -120,3 +120,34 @@ impl Outcome {
         }
     }
 }
+
+/// Serves `routes` (a path such as `/a/b.json` and its body) over HTTP on a free loopback port, answering 404 for
+/// any other path, for at most `requests` requests; returns the base URL (`http://127.0.0.1:PORT`). Download code is
+/// tested against it instead of a real server.
+pub fn serve_on_loopback(routes: Vec<(String, Vec<u8>)>, requests: usize) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("a bound address"));
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().take(requests).flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("a stream"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or_default();
+            let (status, body) = match routes.iter().find(|(route, _)| route == path) {
+                Some((_, body)) => ("200 OK", body.as_slice()),
+                None => ("404 Not Found", b"no such file".as_slice()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
+        }
+    });
+    base
+}

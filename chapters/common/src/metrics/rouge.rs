@@ -1,12 +1,15 @@
 //! ROUGE (Lin, 2004): how much of a reference text a generated one recalls, as Google's `rouge-score` package
 //! computes it: ROUGE-N on n-grams, ROUGE-L on the longest common subsequence, ROUGE-Lsum on the union of those
-//! subsequences sentence by sentence. Tested against that package's values (`fixtures/rouge_score_fixture.py`).
+//! subsequences sentence by sentence, with or without its Porter stemmer ([`super::porter`]). Tested against that
+//! package's values (`fixtures/rouge_score_fixture.py`).
 //!
 //! Where BLEU (chapter 4) asks how much of the output is right (precision, with a brevity penalty), ROUGE was made
 //! for summaries and reports both sides: precision (of the prediction's units, how many the reference has),
 //! recall (of the reference's, how many the prediction has) and their harmonic mean $F_1$.
 
 use std::collections::HashMap;
+
+use super::porter::porter_stem;
 
 /// Precision, recall and $F_1 = 2PR/(P + R)$ (0 when both are 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,12 +47,22 @@ pub struct Rouge {
 
 /// ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum of `prediction` against `reference` (sentences on lines, for Lsum).
 pub fn rouge(reference: &str, prediction: &str) -> Rouge {
-    let (r, p) = (rouge_tokenize(reference), rouge_tokenize(prediction));
+    rouge_by(reference, prediction, rouge_tokenize)
+}
+
+/// [`rouge`] with `rouge-score`'s `use_stemmer=True`: the forms of a word count as one ("connected" and
+/// "connection" are both "connect"), through [`rouge_tokenize_stemmed`].
+pub fn rouge_stemmed(reference: &str, prediction: &str) -> Rouge {
+    rouge_by(reference, prediction, rouge_tokenize_stemmed)
+}
+
+fn rouge_by(reference: &str, prediction: &str, tokenize: fn(&str) -> Vec<String>) -> Rouge {
+    let (r, p) = (tokenize(reference), tokenize(prediction));
     Rouge {
         rouge1: rouge_n(&r, &p, 1),
         rouge2: rouge_n(&r, &p, 2),
         rouge_l: rouge_l(&r, &p),
-        rouge_lsum: rouge_lsum(reference, prediction),
+        rouge_lsum: rouge_lsum_by(reference, prediction, tokenize),
     }
 }
 
@@ -63,6 +76,13 @@ pub fn rouge_tokenize(text: &str) -> Vec<String> {
         .filter(|word| !word.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// [`rouge_tokenize`], then each word of more than three letters replaced by its Porter stem (shorter words are
+/// left alone, as `rouge-score` does).
+pub fn rouge_tokenize_stemmed(text: &str) -> Vec<String> {
+    let stem = |word: String| if word.len() > 3 { porter_stem(&word) } else { word };
+    rouge_tokenize(text).into_iter().map(stem).collect()
 }
 // ANCHOR_END: tokenize
 
@@ -145,8 +165,12 @@ fn lcs_positions(a: &[String], b: &[String]) -> Vec<usize> {
 /// sentence, the union of its LCS positions with every predicted sentence counts as hits, each word at most as
 /// often as either text has it; $P$ and $R$ divide by the words of the whole prediction and reference.
 pub fn rouge_lsum(reference: &str, prediction: &str) -> RougeScore {
+    rouge_lsum_by(reference, prediction, rouge_tokenize)
+}
+
+fn rouge_lsum_by(reference: &str, prediction: &str, tokenize: fn(&str) -> Vec<String>) -> RougeScore {
     let sentences =
-        |text: &str| -> Vec<Vec<String>> { text.split('\n').filter(|s| !s.is_empty()).map(rouge_tokenize).collect() };
+        |text: &str| -> Vec<Vec<String>> { text.split('\n').filter(|s| !s.is_empty()).map(tokenize).collect() };
     let (r, p) = (sentences(reference), sentences(prediction));
     let (m, n) = (
         r.iter().map(Vec::len).sum::<usize>(),
@@ -199,6 +223,8 @@ mod tests {
         prediction: String,
         /// `rouge1`, `rouge2`, `rougeL`, `rougeLsum` to `[precision, recall, f]`.
         scores: HashMap<String, [f64; 3]>,
+        /// The same with `use_stemmer=True`.
+        stemmed_scores: HashMap<String, [f64; 3]>,
     }
 
     #[derive(Deserialize)]
@@ -210,19 +236,23 @@ mod tests {
     fn rouge_matches_rouge_score() {
         let fixture: Fixture = serde_json::from_str(include_str!("../../fixtures/rouge_score.json")).unwrap();
         assert!(fixture.cases.len() >= 30);
-        for case in &fixture.cases {
-            let ours = rouge(&case.reference, &case.prediction);
+        for (case, stemmed) in fixture.cases.iter().flat_map(|case| [(case, false), (case, true)]) {
+            let (ours, expected) = if stemmed {
+                (rouge_stemmed(&case.reference, &case.prediction), &case.stemmed_scores)
+            } else {
+                (rouge(&case.reference, &case.prediction), &case.scores)
+            };
             for (kind, score) in [
                 ("rouge1", ours.rouge1),
                 ("rouge2", ours.rouge2),
                 ("rougeL", ours.rouge_l),
                 ("rougeLsum", ours.rouge_lsum),
             ] {
-                let [p, r, f] = case.scores[kind];
+                let [p, r, f] = expected[kind];
                 let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
                 assert!(
                     close(score.precision, p) && close(score.recall, r) && close(score.f1, f),
-                    "{kind} of {:?} against {:?}: ours {score:?}, rouge-score P {p} R {r} F {f}",
+                    "{kind} (stemmed: {stemmed}) of {:?} against {:?}: ours {score:?}, rouge-score P {p} R {r} F {f}",
                     case.prediction,
                     case.reference
                 );
@@ -236,6 +266,19 @@ mod tests {
             rouge_tokenize("Don't STOP, naïve 2024!"),
             ["don", "t", "stop", "na", "ve", "2024"]
         );
+    }
+
+    #[test]
+    fn stemming_makes_a_words_forms_one() {
+        assert_eq!(
+            rouge_tokenize_stemmed("Connected CONNECTING connection, the sky's skies"),
+            ["connect", "connect", "connect", "the", "sky", "s", "sky"]
+        );
+        let (plain, stemmed) = (
+            rouge("the connected cities", "a connection of city"),
+            rouge_stemmed("the connected cities", "a connection of city"),
+        );
+        assert_eq!((plain.rouge1.recall, stemmed.rouge1.recall), (0.0, 2.0 / 3.0));
     }
 
     fn sentence() -> impl Strategy<Value = String> {
