@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use common::DataError;
 use common::weights::WeightsError;
 use gpt::GptError;
+use gpt::generation::GenerationError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Gpt2Error {
@@ -14,6 +15,8 @@ pub enum Gpt2Error {
     Weights(#[from] WeightsError),
     #[error(transparent)]
     Gpt(#[from] GptError),
+    #[error(transparent)]
+    Generation(#[from] GenerationError),
     #[error("{path}: not a GPT-2 configuration ({message})")]
     ConfigFile { path: PathBuf, message: String },
     #[error("config.json asks for {what}, which chapter 5's GPT does not have")]
@@ -31,6 +34,11 @@ pub enum Gpt2Error {
         "the tokenizer has {tokenizer} tokens but the model's embedding {model} rows: they are not from one folder"
     )]
     TokenizerDoesNotFitModel { tokenizer: usize, model: usize },
+    #[error(
+        "--model {0}: no such folder, and not a GPT-2 size (gpt2, gpt2-medium, gpt2-large, gpt2-xl): pass --model \
+         DIR with a Hugging Face GPT-2 folder, or one of those names"
+    )]
+    UnknownModel(String),
     #[error("{0}")]
     BadInput(String),
 }

@@ -2,19 +2,21 @@
 //!
 //! `cargo run --release -p gpt2 -- sample --model DIR --prompt "..."` continues the prompt with chapter 5's sampler
 //! (greedy, temperature, top-k, top-p, the KV cache); `... -- perplexity --model DIR --data FILE` scores a text by a
-//! sliding window; `... -- bench` times generation with GPT-2 124M's shape and random weights. `DIR` is a Hugging Face GPT-2 folder (`config.json`, `model.safetensors`, `vocab.json` +
-//! `merges.txt` or `tokenizer.json`), or a model's name (`gpt2`, `gpt2-medium`, ...) whose folder is in the data
-//! directory's `models/`. `--help` on each lists the options.
+//! sliding window; `... -- bench` times generation with GPT-2 124M's shape and random weights; `... -- compare --run
+//! DIR --run DIR` sets chapter 5 runs side by side on held-out text (the book's worked example). `DIR` is a Hugging Face GPT-2 folder (`config.json`, `model.safetensors`, `vocab.json` +
+//! `merges.txt` or `tokenizer.json`), or a model's name: `gpt2`, downloaded from the hub on first use and checked by
+//! SHA-256, or `gpt2-medium`, ... whose folder is in the data directory's `models/`. `--help` on each lists the options.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use common::cli::DeviceArgs;
-use common::data::data_dir;
 use gpt::bench::{peak_memory_bytes, sampling_throughput};
-use gpt::{SamplingConfig, generate};
+use gpt::training::checkpoint::load_checkpoint;
+use gpt::{SamplingConfig, Tokenizer, generate};
+use gpt2::compare::{evaluate_held_out, held_out};
 use gpt2::{Gpt2Config, Gpt2Error, Gpt2Tokenizer, load_gpt2, sliding_window_perplexity};
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -36,6 +38,24 @@ enum Command {
     Perplexity(PerplexityArgs),
     /// Generation tokens per second, with and without the KV cache, of a GPT-2-shaped model with random weights.
     Bench(BenchArgs),
+    /// Chapter 5 runs trained on the same text, compared on its held-out last 10%: bits per character and ROUGE of
+    /// continued lines.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A run directory of `cargo run -p gpt -- train` (give --run once per model).
+    #[arg(long = "run", required = true)]
+    runs: Vec<PathBuf>,
+    /// The text the runs were trained on (default: Tiny Shakespeare).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Held-out lines to continue.
+    #[arg(long, default_value_t = 40)]
+    lines: usize,
 }
 
 #[derive(Args, Debug)]
@@ -51,8 +71,8 @@ struct BenchArgs {
 struct ModelArgs {
     #[command(flatten)]
     device: DeviceArgs,
-    /// A Hugging Face GPT-2 folder, or a model's name (gpt2, gpt2-medium, gpt2-large, gpt2-xl) whose folder is in
-    /// the data directory's models/.
+    /// A Hugging Face GPT-2 folder, or a model's name: gpt2 (downloaded into the data directory's models/ on first
+    /// use), gpt2-medium, gpt2-large or gpt2-xl (their folders put there by hand).
     #[arg(long, value_name = "DIR|NAME", default_value = "gpt2")]
     model: String,
 }
@@ -97,32 +117,14 @@ fn main() -> anyhow::Result<()> {
         Command::Sample(args) => sample(args),
         Command::Perplexity(args) => perplexity(args),
         Command::Bench(args) => bench(args),
+        Command::Compare(args) => compare(args),
     }
-}
-
-/// The folder `--model` names: a directory as it is, or `models/NAME` in the data directory.
-fn model_folder(model: &str) -> anyhow::Result<PathBuf> {
-    let given = Path::new(model);
-    if given.is_dir() {
-        return Ok(given.to_path_buf());
-    }
-    let name = model.trim_start_matches("openai-community/");
-    let cached = data_dir().join("models").join(name);
-    if cached.is_dir() {
-        return Ok(cached);
-    }
-    bail!(
-        "--model {model}: no such folder, and no {} either. Download the model's files (config.json, \
-         model.safetensors, vocab.json, merges.txt) from https://huggingface.co/openai-community/{name} into that \
-         folder, or pass --model DIR",
-        cached.display()
-    )
 }
 
 fn load(args: &ModelArgs) -> anyhow::Result<(gpt::Gpt, Gpt2Tokenizer)> {
     let selected = args.device.select()?;
     println!("device: {}", selected.description);
-    let folder = model_folder(&args.model)?;
+    let folder = gpt2::hub::locate(&args.model)?;
     let started = Instant::now();
     let (config, model) = load_gpt2(&folder, &selected.device)?;
     let tokenizer = Gpt2Tokenizer::from_folder(&folder)?;
@@ -217,6 +219,48 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(bytes) = peak_memory_bytes() {
         println!("peak memory: {:.0} MB", bytes as f64 / 1e6);
+    }
+    Ok(())
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    println!("device: {}", selected.description);
+    let text = common::TINY_SHAKESPEARE.read_to_string(args.data.as_deref())?;
+    let held_out = held_out(&text);
+    println!(
+        "held-out text: the last {} characters; {} lines continued greedily from their first three words\n",
+        held_out.chars().count(),
+        args.lines
+    );
+    println!(
+        "| run | tokenizer | parameters | tokens scored | perplexity per token | bits per character | ROUGE-1 | ROUGE-2 | ROUGE-L |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for run in &args.runs {
+        let (model, config, tokenizer) = load_checkpoint(run, &selected.device)?;
+        let started = Instant::now();
+        let scores = evaluate_held_out(&model, &tokenizer, held_out, args.lines)?;
+        let kind = match tokenizer {
+            Tokenizer::Char(_) => "characters".to_string(),
+            Tokenizer::Bpe(_) => format!("byte-level BPE, {}", tokenizer.vocab_size()),
+        };
+        println!(
+            "| {} | {kind} | {} | {} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            run.display(),
+            config.model.num_params(),
+            scores.tokens_scored,
+            scores.perplexity,
+            scores.bits_per_char,
+            scores.rouge1,
+            scores.rouge2,
+            scores.rouge_l
+        );
+        eprintln!(
+            "({} evaluated in {:.0} s)",
+            run.display(),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
