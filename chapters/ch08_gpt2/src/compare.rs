@@ -8,7 +8,7 @@
 //! ROUGE then scores what the models write: each continues held-out lines from their first words, greedily, and
 //! the continuation is set against the line's true rest.
 
-use gpt::{Gpt, SamplingConfig, Tokenizer, generate};
+use gpt::{Gpt, SamplingConfig, TokenSplits, Tokenizer, generate};
 
 use crate::{Gpt2Error, sliding_window_perplexity};
 use common::metrics::rouge::rouge;
@@ -30,9 +30,13 @@ pub struct HeldOutScores {
     pub lines: usize,
 }
 
-/// The held-out part of a corpus: its last 10% (chapter 5 trains on the first 90%).
-pub fn held_out(text: &str) -> &str {
-    &text[text.floor_char_boundary(text.len() * 9 / 10)..]
+/// Where the validation split of a chapter 5 run with `tokenizer` begins in `text`, in bytes: chapter 5 trains on
+/// the first 90% of the *tokens*, and a BPE learned on the training text packs it tighter than the rest, so its
+/// training part reaches further into the text than 90% of the characters. Models with different tokenizers are
+/// compared on the text after the latest of their starts, which none of them trained on.
+pub fn validation_start(text: &str, tokenizer: &Tokenizer) -> Result<usize, Gpt2Error> {
+    let splits = TokenSplits::encode(text, tokenizer)?;
+    Ok(tokenizer.decode(&splits.train)?.len())
 }
 
 /// The lines to continue: up to `count` lines of `text` with at least six words, spread evenly over it, each as

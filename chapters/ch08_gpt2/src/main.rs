@@ -16,7 +16,7 @@ use common::cli::DeviceArgs;
 use gpt::bench::{peak_memory_bytes, sampling_throughput};
 use gpt::training::checkpoint::load_checkpoint;
 use gpt::{SamplingConfig, Tokenizer, generate};
-use gpt2::compare::{evaluate_held_out, held_out};
+use gpt2::compare::{evaluate_held_out, validation_start};
 use gpt2::{Gpt2Config, Gpt2Error, Gpt2Tokenizer, load_gpt2, sliding_window_perplexity};
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -227,9 +227,19 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let selected = args.device.select()?;
     println!("device: {}", selected.description);
     let text = common::TINY_SHAKESPEARE.read_to_string(args.data.as_deref())?;
-    let held_out = held_out(&text);
+    let mut runs = Vec::new();
+    for run in &args.runs {
+        let (model, config, tokenizer) = load_checkpoint(run, &selected.device)?;
+        runs.push((run, model, config, tokenizer));
+    }
+    let mut start = 0;
+    for (_, _, _, tokenizer) in &runs {
+        start = start.max(validation_start(&text, tokenizer)?);
+    }
+    let held_out = &text[start..];
     println!(
-        "held-out text: the last {} characters; {} lines continued greedily from their first three words\n",
+        "held-out text: the last {} characters, which no run trained on; {} lines continued greedily from their \
+         first three words\n",
         held_out.chars().count(),
         args.lines
     );
@@ -237,10 +247,9 @@ fn compare(args: CompareArgs) -> anyhow::Result<()> {
         "| run | tokenizer | parameters | tokens scored | perplexity per token | bits per character | ROUGE-1 | ROUGE-2 | ROUGE-L |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for run in &args.runs {
-        let (model, config, tokenizer) = load_checkpoint(run, &selected.device)?;
+    for (run, model, config, tokenizer) in &runs {
         let started = Instant::now();
-        let scores = evaluate_held_out(&model, &tokenizer, held_out, args.lines)?;
+        let scores = evaluate_held_out(model, tokenizer, held_out, args.lines)?;
         let kind = match tokenizer {
             Tokenizer::Char(_) => "characters".to_string(),
             Tokenizer::Bpe(_) => format!("byte-level BPE, {}", tokenizer.vocab_size()),

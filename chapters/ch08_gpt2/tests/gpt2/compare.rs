@@ -3,16 +3,20 @@
 
 use burn::prelude::*;
 use gpt::{RunConfig, TokenSplits, TokenizerKind};
-use gpt2::compare::{continuation_tasks, evaluate_held_out, held_out};
+use gpt2::compare::{continuation_tasks, evaluate_held_out, validation_start};
 
 const TEXT: &str = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n\
 First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n\n\
 First Citizen:\nFirst, you know Caius Marcius is chief enemy to the people.\n";
 
 #[test]
-fn the_held_out_part_is_the_last_tenth_and_lines_are_cut_after_three_words() {
-    let text = "a".repeat(95) + "bcdef";
-    assert_eq!(held_out(&text), "aaaaabcdef");
+fn the_validation_text_follows_the_training_tokens_and_lines_are_cut_after_three_words() {
+    let text = TEXT.repeat(4);
+    let (chars, _) = TokenSplits::build(&text, TokenizerKind::Char).unwrap();
+    assert_eq!(validation_start(&text, &chars).unwrap(), text.len() * 9 / 10);
+    let (bpe, splits) = TokenSplits::build(&text, TokenizerKind::Bpe(400)).unwrap();
+    let start = validation_start(&text, &bpe).unwrap();
+    assert_eq!(bpe.decode(&splits.train).unwrap(), text[..start]);
     let tasks = continuation_tasks(TEXT, 10);
     assert_eq!(tasks.len(), 3, "the three lines of six words or more: {tasks:?}");
     let (prompt, rest) = &tasks[0];
