@@ -161,16 +161,16 @@ impl DataFile {
             dir: dir.into(),
             file_name: self.file_name.into(),
         };
-        let path = dir.join(self.file_name);
-        let partial = path.with_extension(format!("part{}", std::process::id()));
         eprintln!("downloading {} into {}", self.url, dir.display());
-        let result = download_to(self.url, &partial)
-            .map_err(download_error)
-            .and_then(|streamed_sha256| {
+        download_checked(
+            self.url,
+            &dir.join(self.file_name),
+            download_error,
+            |partial, streamed_sha256| {
                 let actual = match self.archive_member {
                     Some(member) => {
-                        let bytes = unzip_member(&read(&partial)?, member).map_err(download_error)?;
-                        write_atomically(&partial, &bytes)?;
+                        let bytes = unzip_member(&read(partial)?, member).map_err(download_error)?;
+                        write_atomically(partial, &bytes)?;
                         sha256_hex(&bytes)
                     }
                     None => streamed_sha256,
@@ -182,21 +182,40 @@ impl DataFile {
                         actual,
                     });
                 }
-                fs::rename(&partial, &path).map_err(|source| DataError::Io {
-                    path: path.clone(),
-                    source,
-                })
-            });
-        if result.is_err() {
-            let _ = fs::remove_file(&partial);
-        }
-        result
+                Ok(())
+            },
+        )
     }
+}
+
+/// Downloads `url` to `path` through a temporary file beside it. `check` gets that file and the SHA-256 of its
+/// bytes, and may rewrite it or refuse it; only a file it accepts is renamed to `path`, so that an interrupted,
+/// corrupt or tampered download never leaves a file behind. `download_error` words a failed transfer.
+pub(crate) fn download_checked(
+    url: &str,
+    path: &Path,
+    download_error: impl Fn(String) -> DataError,
+    check: impl FnOnce(&Path, String) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let partial = path.with_extension(format!("part{}", std::process::id()));
+    let result = download_to(url, &partial)
+        .map_err(download_error)
+        .and_then(|sha256| check(&partial, sha256))
+        .and_then(|()| {
+            fs::rename(&partial, path).map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+    if result.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    result
 }
 
 /// Streams `url` into the file `path` (created with its folder), with a progress bar on standard error, and
 /// returns the SHA-256 of the bytes written: a model of gigabytes never has to fit in memory.
-pub(crate) fn download_to(url: &str, path: &Path) -> Result<String, String> {
+fn download_to(url: &str, path: &Path) -> Result<String, String> {
     let mut response = ureq::get(url).call().map_err(|e| e.to_string())?;
     let length = response.body().content_length();
     let progress = match length {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use sha1::{Digest, Sha1};
 pub use tokenizers::Tokenizer;
 
-use crate::data::{DataError, DataFile, OFFLINE_ENV, data_dir, download_to, read};
+use crate::data::{DataError, DataFile, OFFLINE_ENV, data_dir, download_checked, read};
 
 /// A model folder on the Hugging Face hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,32 +126,22 @@ pub fn download_listed(
             .iter()
             .find(|file| file.path == name)
             .ok_or_else(|| download_error(&url, name, format!("{repo} has no {name} at {revision}")))?;
-        let path = folder.join(name);
-        let partial = path.with_extension(format!("part{}", std::process::id()));
         eprintln!("downloading {url} into {}", folder.display());
-        let result = download_to(&url, &partial)
-            .map_err(|reason| download_error(&url, name, reason))
-            .and_then(|sha256| {
-                let (expected, actual) = match &listed.lfs {
-                    Some(lfs) => (lfs.oid.clone(), sha256),
-                    None => (listed.oid.clone(), git_blob_id(&read(&partial)?)),
-                };
-                if actual != expected {
-                    return Err(DataError::DownloadCorrupt {
-                        url: url.clone(),
-                        expected,
-                        actual,
-                    });
-                }
-                std::fs::rename(&partial, &path).map_err(|source| DataError::Io {
-                    path: path.clone(),
-                    source,
-                })
-            });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        result?;
+        let failed = |reason: String| download_error(&url, name, reason);
+        download_checked(&url, &folder.join(name), failed, |partial, sha256| {
+            let (expected, actual) = match &listed.lfs {
+                Some(lfs) => (lfs.oid.clone(), sha256),
+                None => (listed.oid.clone(), git_blob_id(&read(partial)?)),
+            };
+            if actual != expected {
+                return Err(DataError::DownloadCorrupt {
+                    url: url.clone(),
+                    expected,
+                    actual,
+                });
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }
