@@ -3,9 +3,11 @@
 //! `cargo run --release -p gpt2 -- sample --model DIR --prompt "..."` continues the prompt with chapter 5's sampler
 //! (greedy, temperature, top-k, top-p, the KV cache); `... -- perplexity --model DIR --data FILE` scores a text by a
 //! sliding window; `... -- bench` times generation with GPT-2 124M's shape and random weights; `... -- compare --run
-//! DIR --run DIR` sets chapter 5 runs side by side on held-out text (the book's worked example). `DIR` is a Hugging Face GPT-2 folder (`config.json`, `model.safetensors`, `vocab.json` +
-//! `merges.txt` or `tokenizer.json`), or a model's name: `gpt2`, downloaded from the hub on first use and checked by
-//! SHA-256, or `gpt2-medium`, ... whose folder is in the data directory's `models/`. `--help` on each lists the options.
+//! DIR --run DIR` sets chapter 5 runs side by side on held-out text (the book's worked example).
+//!
+//! `DIR` is a Hugging Face GPT-2 folder (`config.json`, `model.safetensors`, `vocab.json` + `merges.txt` or
+//! `tokenizer.json`), or a size's name (`gpt2`, `gpt2-medium`, `gpt2-large`, `gpt2-xl`), downloaded from the hub into
+//! the data directory's `models/` on first use and checked by SHA-256. `--help` on each lists the options.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -38,8 +40,8 @@ enum Command {
     Perplexity(PerplexityArgs),
     /// Generation tokens per second, with and without the KV cache, of a GPT-2-shaped model with random weights.
     Bench(BenchArgs),
-    /// Chapter 5 runs trained on the same text, compared on its held-out last 10%: bits per character and ROUGE of
-    /// continued lines.
+    /// Chapter 5 runs trained on the same text, compared on the part none of them trained on: bits per character
+    /// and ROUGE of continued lines.
     Compare(CompareArgs),
 }
 
@@ -71,8 +73,8 @@ struct BenchArgs {
 struct ModelArgs {
     #[command(flatten)]
     device: DeviceArgs,
-    /// A Hugging Face GPT-2 folder, or a model's name: gpt2 (downloaded into the data directory's models/ on first
-    /// use), gpt2-medium, gpt2-large or gpt2-xl (their folders put there by hand).
+    /// A Hugging Face GPT-2 folder, or a size's name (gpt2, gpt2-medium, gpt2-large, gpt2-xl), downloaded into the
+    /// data directory's models/ on first use.
     #[arg(long, value_name = "DIR|NAME", default_value = "gpt2")]
     model: String,
 }
