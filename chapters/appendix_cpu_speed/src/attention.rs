@@ -5,7 +5,7 @@ use multi_head::MultiHeadAttention;
 
 use crate::causal_softmax::causal_softmax;
 
-/// Chapter 3's multi-head attention over `x: [batch, t, d_model]`, causal: query $i$ sees keys $0..=i$, which
+/// Chapter 3's multi-head attention over `x: [batch, t, d_model]`, causal: query i sees keys 0..=i, which
 /// [`causal_softmax`] applies without a mask tensor: the same weights as chapter 2's softmax under the causal mask.
 pub fn causal_self_attention(attention: &MultiHeadAttention, x: Tensor<3>) -> Tensor<3> {
     let (q, k, v) = attention.project(x.clone(), x.clone(), x);

@@ -2,15 +2,15 @@
 //! "Making it fast on a CPU" explains why).
 //!
 //! Chapter 2 computes the attention weights of a causal model in steps: scale the scores, fill the hidden ones with
-//! $-\infty$ (negating a boolean mask first), subtract each row's maximum, exponentiate, sum, divide. On burn's CPU
+//! -∞ (negating a boolean mask first), subtract each row's maximum, exponentiate, sum, divide. On burn's CPU
 //! backend each step is a pass over the `[batch, h, t, t]` scores and a new tensor, and the backward pass retraces
-//! them all, computing $e^x$ a second time. Here one loop does the forward pass row by row, with the mask read
-//! from the position itself (query $i$, at position $past + i$, sees keys $0..=past + i$): no mask tensor at all. The
-//! backward pass needs only the output $y = \mathrm{softmax}(s\,x)$: for each row,
+//! them all, computing e^x a second time. Here one loop does the forward pass row by row, with the mask read
+//! from the position itself (query i, at position past + i, sees keys 0..=past + i): no mask tensor at all. The
+//! backward pass needs only the output y = softmax(s·x): for each row,
 //!
-//! $$\frac{\partial L}{\partial x_j} = s\,y_j \Bigl(\frac{\partial L}{\partial y_j} - \sum_l \frac{\partial L}{\partial y_l}\,y_l\Bigr),$$
+//! ∂L/∂x_j = s·y_j·(∂L/∂y_j - Σ_l ∂L/∂y_l · y_l),
 //!
-//! since $\partial y_l / \partial x_j = s\,y_l(\delta_{lj} - y_j)$; hidden keys have $y_j = 0$ and get no gradient.
+//! since ∂y_l/∂x_j = s·y_l·(δ_lj - y_j); hidden keys have y_j = 0 and get no gradient.
 //!
 //! As for [`crate::gelu`], burn routes the operation by backend: this kernel on `flex`, chapter 2's steps on `wgpu`,
 //! and the backward pass above whenever gradients are tracked.
@@ -50,7 +50,7 @@ fn softmax_backward_row(y: &[f32], dy: &[f32], dx: &mut [f32], scale: f32) {
     }
 }
 
-/// $\sum_i a_i$ with eight partial sums, which the compiler keeps in one vector register: a single running sum would
+/// Σ_i a_i with eight partial sums, which the compiler keeps in one vector register: a single running sum would
 /// make every addition wait for the one before it.
 fn sum(a: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
@@ -62,7 +62,7 @@ fn sum(a: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + rest
 }
 
-/// $\sum_i a_i b_i$, with eight partial sums as in [`sum`].
+/// Σ_i a_i b_i, with eight partial sums as in [`sum`].
 fn sum_of_products(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     let (chunks_a, chunks_b) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -87,13 +87,12 @@ fn sum_of_products(a: &[f32], b: &[f32]) -> f32 {
 #[cfg_attr(feature = "wgpu", backend_extension(Flex, Cube, Autodiff))]
 #[cfg_attr(not(feature = "wgpu"), backend_extension(Flex, Autodiff))]
 pub trait FusedCausalSoftmax: Backend {
-    /// $\mathrm{softmax}(s\,x)$ along the last dimension of `x: [.., t_q, t_k]`, where query row $i$ sees only the
-    /// keys $j \le past + i$ (the others get weight 0).
+    /// softmax(s·x) along the last dimension of `x: [.., t_q, t_k]`, where query row i sees only the
+    /// keys j ≤ past + i (the others get weight 0).
     fn causal_softmax(x: FloatTensor<Self>, scale: f32, past: usize) -> FloatTensor<Self>;
 }
 
-/// What a backend computes for the backward pass: $\partial L / \partial x$ from the output $y$ and
-/// $\partial L / \partial y$.
+/// What a backend computes for the backward pass: ∂L/∂x from the output y and ∂L/∂y.
 pub trait SoftmaxBackward: Backend {
     fn softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>, scale: f32) -> FloatTensor<Self>;
 }
@@ -182,7 +181,7 @@ impl SoftmaxBackward for Cube {
     }
 }
 
-/// Chapter 2's steps on any backend: scale, hide the keys after each query's position (by adding $-\infty$ to
+/// Chapter 2's steps on any backend: scale, hide the keys after each query's position (by adding -∞ to
 /// their scores), burn's softmax.
 fn composed_causal_softmax<B: Backend>(x: FloatTensor<B>, scale: f32, past: usize) -> FloatTensor<B> {
     let shape = x.shape();
@@ -206,8 +205,8 @@ fn composed_softmax_backward<B: Backend>(y: FloatTensor<B>, grad: FloatTensor<B>
     B::float_mul_scalar(B::float_mul(y, B::float_sub(grad, dot)), scale.into())
 }
 
-/// The attention weights of a causal model, $\mathrm{softmax}(s\,x)$ row by row with query $i$ seeing keys
-/// $0..=past + i$: chapter 2's [`attention::masked_softmax`] of the scaled scores under [`attention::causal_mask`]
+/// The attention weights of a causal model, softmax(s·x) row by row with query i seeing keys
+/// 0..=past + i: chapter 2's [`attention::masked_softmax`] of the scaled scores under [`attention::causal_mask`]
 /// (shifted by `past` when earlier keys are cached), fused on the CPU. `scores: [.., t_q, t_k]`.
 pub fn causal_softmax<const D: usize>(scores: Tensor<D>, scale: f64, past: usize) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as FusedCausalSoftmax>::causal_softmax(

@@ -9,9 +9,9 @@ use rayon::prelude::*;
 // ANCHOR: batch_gradients
 /// The batch's loss and its gradient, computed in `shards` slices of the batch at once, one per thread. Each slice
 /// runs forward and backward on its own copy of the model ([`Module::fork`]: the same parameters, new leaves of a
-/// graph of its own, so the threads never share an autodiff graph). Slice $s$ holds $b_s$ of the batch's $B$
-/// sequences, so the batch's mean loss is $L = \sum_s \tfrac{b_s}{B} L_s$ and its gradient the sum of the slices'
-/// gradients of $\tfrac{b_s}{B} L_s$: the same step as one pass over the whole batch, up to rounding. `loss` is
+/// graph of its own, so the threads never share an autodiff graph). Slice s holds b_s of the batch's B
+/// sequences, so the batch's mean loss is L = Σ_s (b_s/B)·L_s and its gradient the sum of the slices'
+/// gradients of (b_s/B)·L_s: the same step as one pass over the whole batch, up to rounding. `loss` is
 /// the mean loss of a model on inputs `x` with targets `y`. The returned loss stays on the device (without its
 /// graph).
 pub fn batch_gradients<M>(

@@ -1,14 +1,14 @@
 //! GELU as one fused CPU kernel with a hand-written backward pass (the book's appendix "Making it fast on a CPU"
 //! explains why).
 //!
-//! burn's CPU backend evaluates $\mathrm{GELU}(x) = x\,\Phi(x)$, with $\Phi(x) = \tfrac12\bigl(1 +
-//! \mathrm{erf}(x/\sqrt2)\bigr)$, one element at a time through a scalar `erf` function, and evaluates `erf`
-//! again in the backward pass. Here one loop computes, for every element, both the value and the derivative
+//! burn's CPU backend evaluates GELU(x) = x·Φ(x), with Φ(x) = ½(1 + erf(x/√2)), one element at a time through a
+//! scalar `erf` function, and evaluates `erf` again in the backward pass. Here one loop computes, for every element,
+//! both the value and the derivative
 //!
-//! $$\mathrm{GELU}'(x) = \Phi(x) + x\,\varphi(x), \qquad \varphi(x) = e^{-x^2/2}/\sqrt{2\pi},$$
+//! GELU'(x) = Φ(x) + x·φ(x), where φ(x) = e^(-x²/2)/√(2π),
 //!
 //! with an `erf` the compiler turns into vector instructions, and keeps the derivative for the backward pass,
-//! which is then a single product: $\partial L/\partial x = \partial L/\partial y \cdot \mathrm{GELU}'(x)$.
+//! which is then a single product: ∂L/∂x = ∂L/∂y · GELU'(x).
 //!
 //! burn routes the operation to a kernel by backend: this one on `flex`, burn's own GELU on `wgpu` (already a
 //! fused GPU kernel there), and our backward pass whenever gradients are tracked.
@@ -27,12 +27,12 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 
 // ANCHOR: kernel
-/// $(\mathrm{GELU}(x), \mathrm{GELU}'(x))$ for one number, written so that a loop over a slice compiles to
+/// (GELU(x), GELU'(x)) for one number, written so that a loop over a slice compiles to
 /// vector instructions: no branches and no calls, only arithmetic.
 ///
-/// $\mathrm{erf}(z) \approx 1 - (a_1 t + a_2 t^2 + a_3 t^3 + a_4 t^4 + a_5 t^5)\,e^{-z^2}$ with $t = 1/(1 + p|z|)$
-/// for $z \ge 0$ (Abramowitz and Stegun 7.1.26, error below $1.5 \times 10^{-7}$) and $\mathrm{erf}(-z) =
-/// -\mathrm{erf}(z)$. With $z = x/\sqrt2$, its $e^{-z^2}$ is $e^{-x^2/2}$, which the derivative needs too.
+/// erf(z) ≈ 1 - (a_1 t + a_2 t² + a_3 t³ + a_4 t⁴ + a_5 t⁵)·e^(-z²) with t = 1/(1 + p|z|)
+/// for z ≥ 0 (Abramowitz and Stegun 7.1.26, error below 1.5 × 10⁻⁷) and erf(-z) = -erf(z).
+/// With z = x/√2, its e^(-z²) is e^(-x²/2), which the derivative needs too.
 #[inline(always)]
 pub fn gelu_and_derivative(x: f32) -> (f32, f32) {
     const P: f32 = 0.327_591_1;
@@ -47,9 +47,9 @@ pub fn gelu_and_derivative(x: f32) -> (f32, f32) {
     (x * cdf, cdf + x * INV_SQRT_2PI * gaussian)
 }
 
-/// $e^y$ for $y \le 0$, branch-free: $y = n \ln 2 + r$ with $n$ an integer and $|r| \le \tfrac12 \ln 2$, so
-/// $e^y = 2^n e^r$; $2^n$ is written straight into the float's exponent bits and $e^r$ is its Taylor series to
-/// degree 7, whose remainder ($|r|^8/8! < 6 \times 10^{-9}$) is below `f32`'s precision.
+/// e^y for y ≤ 0, branch-free: y = n ln 2 + r with n an integer and |r| ≤ ½ ln 2, so
+/// e^y = 2^n · e^r; 2^n is written straight into the float's exponent bits and e^r is its Taylor series to
+/// degree 7, whose remainder (|r|⁸/8! < 6 × 10⁻⁹) is below `f32`'s precision.
 #[inline(always)]
 pub(crate) fn exp_non_positive(y: f32) -> f32 {
     // Below -87, e^y is under f32's smallest normal number: 0 for our purposes.
@@ -77,7 +77,7 @@ pub(crate) fn exp_non_positive(y: f32) -> f32 {
 #[cfg_attr(feature = "wgpu", backend_extension(Flex, Cube, Autodiff))]
 #[cfg_attr(not(feature = "wgpu"), backend_extension(Flex, Autodiff))]
 pub trait FusedGelu: Backend {
-    /// $\mathrm{GELU}(x)$, element-wise.
+    /// GELU(x), element-wise.
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
@@ -89,7 +89,7 @@ pub trait GeluWithDerivative: Backend {
 
 impl<B: FusedGelu + GeluWithDerivative, C: CheckpointStrategy> FusedGelu for Autodiff<B, C> {
     fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        /// The backward pass: $\partial L/\partial x = \partial L/\partial y \odot \mathrm{GELU}'(x)$, with the
+        /// The backward pass: ∂L/∂x = ∂L/∂y ⊙ GELU'(x), with the
         /// derivative saved by the forward pass as its state.
         #[derive(Debug)]
         struct GeluBackward;
@@ -170,8 +170,8 @@ fn composed<B: Backend>(x: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>) {
     (B::gelu(x.clone()), B::gelu_backward(x, ones))
 }
 
-/// $\mathrm{GELU}(x) = x\,\Phi(x)$ element-wise, as [`burn::tensor::activation::gelu`] computes it (to within
-/// $4 \times 10^{-7} (1 + |\mathrm{GELU}(x)|)$), with the fused kernel on the CPU.
+/// GELU(x) = x·Φ(x) element-wise, as [`burn::tensor::activation::gelu`] computes it (to within
+/// 4 × 10⁻⁷ · (1 + |GELU(x)|)), with the fused kernel on the CPU.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as FusedGelu>::fused_gelu(x.into_dispatch()))
 }

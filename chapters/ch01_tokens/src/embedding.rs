@@ -1,13 +1,13 @@
 //! From token ids to vectors: token embeddings plus positional information.
 //!
-//! A token embedding is a learned table $E \in \mathbb{R}^{V \times d}$: token id $i$ becomes row $E_i$.
+//! A token embedding is a learned table E ∈ ℝ^(V × d): token id i becomes row E_i.
 //! Attention (chapter 2) treats its input as a *set*: permute the tokens and the outputs permute the same way. Word
-//! order has to be written into the vectors themselves, by adding a position vector $P_t$ to the token vector at
-//! position $t$:
+//! order has to be written into the vectors themselves, by adding a position vector P_t to the token vector at
+//! position t:
 //!
-//! $$x_t = E_{\text{token}_t} + P_t.$$
+//! x_t = E[token_t] + P_t.
 //!
-//! Two choices for $P$ are built here: the fixed sinusoids of "Attention Is All You Need" and a learned table
+//! Two choices for P are built here: the fixed sinusoids of "Attention Is All You Need" and a learned table
 //! (GPT-2, BERT).
 
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -16,11 +16,10 @@ use burn::prelude::*;
 // ANCHOR: sinusoidal
 /// The sinusoidal positional encoding of Vaswani et al. (2017), a `[seq_len, d_model]` tensor:
 ///
-/// $$PE_{(pos, 2i)} = \sin\left(pos / 10000^{2i/d}\right), \qquad
-///   PE_{(pos, 2i+1)} = \cos\left(pos / 10000^{2i/d}\right).$$
+/// PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)).
 ///
-/// Each (sin, cos) pair of columns is a clock turning at its own frequency $\omega_i = 10000^{-2i/d}$, from one
-/// radian per position down to one turn per $2\pi \cdot 10000$ positions.
+/// Each (sin, cos) pair of columns is a clock turning at its own frequency ω_i = 10000^(-2i/d), from one
+/// radian per position down to one turn per 2π · 10000 positions.
 pub fn sinusoidal_positional_encoding(seq_len: usize, d_model: usize, device: &Device) -> Tensor<2> {
     assert!(
         d_model.is_multiple_of(2),
@@ -49,7 +48,7 @@ pub struct LearnedPositionalEmbeddingConfig {
     pub d_model: usize,
 }
 
-/// A learned position vector $P_t$ for each position $t < $ `max_seq_len`, as in GPT-2 and BERT. More flexible than
+/// A learned position vector P_t for each position t < `max_seq_len`, as in GPT-2 and BERT. More flexible than
 /// sinusoids, but it knows nothing about positions it never saw in training.
 #[derive(Module, Debug)]
 pub struct LearnedPositionalEmbedding {
@@ -70,7 +69,7 @@ impl LearnedPositionalEmbedding {
         self.table.weight.dims()[0]
     }
 
-    /// $P_0, \dots, P_{seq\_len - 1}$ as a `[seq_len, d_model]` tensor.
+    /// P_0, …, P_{seq_len - 1} as a `[seq_len, d_model]` tensor.
     pub fn forward(&self, seq_len: usize) -> Tensor<2> {
         check_seq_len(seq_len, self.max_seq_len());
         let weight = self.table.weight.val();
@@ -94,7 +93,7 @@ pub struct InputEmbeddingConfig {
     pub learned_positions: bool,
 }
 
-/// The input layer of a Transformer: $x_t = E_{\text{token}_t} + P_t$.
+/// The input layer of a Transformer: x_t = E[token_t] + P_t.
 #[derive(Module, Debug)]
 pub struct InputEmbedding {
     pub token: Embedding,

@@ -1,10 +1,10 @@
 //! Attention with loops over positions: slow, but each line is one piece of the formula.
 
 // ANCHOR: naive_attention
-/// Single-head attention on plain vectors: `q`, `k` hold one row per position (length $d_k$), `v` one row per
-/// position (length $d_v$). With `causal`, position $i$ only looks at positions $j \le i$.
+/// Single-head attention on plain vectors: `q`, `k` hold one row per position (length d_k), `v` one row per
+/// position (length d_v). With `causal`, position i only looks at positions j ≤ i.
 ///
-/// Returns the outputs (one row per query) and the attention weights $a_{ij}$.
+/// Returns the outputs (one row per query) and the attention weights a_ij.
 pub fn naive_attention(q: &[Vec<f32>], k: &[Vec<f32>], v: &[Vec<f32>], causal: bool) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let d_k = q.first().map_or(1, Vec::len) as f32;
     let d_v = v.first().map_or(0, Vec::len);

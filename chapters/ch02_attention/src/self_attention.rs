@@ -10,13 +10,13 @@ use crate::softmax::masked_softmax;
 pub struct Attention<const D: usize> {
     /// `[.., t_q, d_v]`: one output per query.
     pub output: Tensor<D>,
-    /// `[.., t_q, t_k]`: row $i$ is the distribution query $i$ puts over the keys; each row sums to 1 (or is all
+    /// `[.., t_q, t_k]`: row i is the distribution query i puts over the keys; each row sums to 1 (or is all
     /// zeros where every key is masked).
     pub weights: Tensor<D>,
 }
 
 // ANCHOR: sdpa
-/// $\mathrm{softmax}(QK^\top / \sqrt{d_k})\,V$, for any number of leading batch dimensions:
+/// softmax(QKᵀ / √d_k) V, for any number of leading batch dimensions:
 /// `q: [.., t_q, d_k]`, `k: [.., t_k, d_k]`, `v: [.., t_k, d_v]`. `allowed: [.., t_q, t_k]` says which key each
 /// query may look at.
 pub fn scaled_dot_product_attention<const D: usize>(
@@ -32,10 +32,10 @@ pub fn scaled_dot_product_attention<const D: usize>(
     }
 }
 
-/// The weights alone, $A = \mathrm{softmax}(QK^\top / \sqrt{d_k})$ `[.., t_q, t_k]`, masked by `allowed`.
+/// The weights alone, A = softmax(QKᵀ / √d_k) `[.., t_q, t_k]`, masked by `allowed`.
 ///
-/// Why divide by $\sqrt{d_k}$: if the components of $q$ and $k$ are independent with mean 0 and variance 1,
-/// $q \cdot k$ is a sum of $d_k$ such products and has variance $d_k$. Unscaled, the scores grow with the width of
+/// Why divide by √d_k: if the components of q and k are independent with mean 0 and variance 1,
+/// q · k is a sum of d_k such products and has variance d_k. Unscaled, the scores grow with the width of
 /// the head, the softmax saturates to a one-hot vector, and its gradient vanishes. Scaled, the variance is 1.
 pub fn attention_weights<const D: usize>(q: Tensor<D>, k: Tensor<D>, allowed: Option<Tensor<D, Bool>>) -> Tensor<D> {
     let d_k = q.dims()[D - 1];
@@ -46,7 +46,7 @@ pub fn attention_weights<const D: usize>(q: Tensor<D>, k: Tensor<D>, allowed: Op
 // ANCHOR_END: sdpa
 
 // ANCHOR: masks
-/// The causal mask `[t, t]`: query $i$ may see key $j$ only if $j \le i$ (true on and below the diagonal).
+/// The causal mask `[t, t]`: query i may see key j only if j ≤ i (true on and below the diagonal).
 pub fn causal_mask(t: usize, device: &Device) -> Tensor<2, Bool> {
     // burn's `tril_mask` marks what lies *outside* the lower triangle; we want what lies inside.
     Tensor::<2, Bool>::tril_mask([t, t], 0, device).bool_not()
@@ -94,7 +94,7 @@ pub struct SelfAttentionConfig {
     pub bias: bool,
 }
 
-/// One head of self-attention: $Q = XW^Q$, $K = XW^K$, $V = XW^V$, then [`scaled_dot_product_attention`].
+/// One head of self-attention: Q = XW^Q, K = XW^K, V = XW^V, then [`scaled_dot_product_attention`].
 #[derive(Module, Debug)]
 pub struct SelfAttention {
     pub w_q: Linear,
@@ -116,7 +116,7 @@ impl SelfAttentionConfig {
 impl SelfAttention {
     /// `x: [batch, t, d_model]` to outputs `[batch, t, d_v]` and weights `[batch, t, t]`.
     ///
-    /// With `causal`, position $i$ attends only to positions $\le i$ (a decoder, which must not see the future).
+    /// With `causal`, position i attends only to positions ≤ i (a decoder, which must not see the future).
     /// `key_padding: [batch, t]` (see [`padding_mask`]) keeps every query from attending to padding.
     pub fn forward(&self, x: Tensor<3>, causal: bool, key_padding: Option<Tensor<2, Bool>>) -> Attention<3> {
         let [batch, t, _] = x.dims();

@@ -3,12 +3,12 @@
 use burn::prelude::*;
 
 // ANCHOR: masked_softmax
-/// $\mathrm{softmax}(x)_j = e^{x_j - m} / \sum_l e^{x_l - m}$ along `dim`, where only the positions with
-/// `allowed = true` take part and $m$ is their maximum.
+/// softmax(x)_j = e^(x_j - m) / Σ_l e^(x_l - m) along `dim`, where only the positions with
+/// `allowed = true` take part and m is their maximum.
 ///
-/// Subtracting $m$ changes nothing mathematically (it cancels) but keeps every exponent $\le 0$, so $e^{x}$ never
+/// Subtracting m changes nothing mathematically (it cancels) but keeps every exponent ≤ 0, so e^x never
 /// overflows however large the scores are. A row in which nothing is allowed (a query that may attend to no key,
-/// as for a padding position) comes out as all zeros instead of the $0/0 = $ NaN a naive softmax gives.
+/// as for a padding position) comes out as all zeros instead of the 0/0 = NaN a naive softmax gives.
 pub fn masked_softmax<const D: usize>(x: Tensor<D>, allowed: Option<Tensor<D, Bool>>, dim: usize) -> Tensor<D> {
     let x = match &allowed {
         Some(allowed) => x.mask_fill(allowed.clone().bool_not(), f32::NEG_INFINITY),

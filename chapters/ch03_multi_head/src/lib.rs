@@ -1,10 +1,9 @@
 //! # Chapter 3: multi-head attention
 //!
-//! $$\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)\,W^O, \qquad
-//! \mathrm{head}_i = \mathrm{Attention}(XW_i^Q, XW_i^K, XW_i^V).$$
+//! MultiHead(X) = Concat(head_1, …, head_h) W^O, with head_i = Attention(XW_i^Q, XW_i^K, XW_i^V).
 //!
-//! One head computes one weighted average per position, so it can follow one kind of relation at a time. $h$ heads
-//! of width $d_{head} = d_{model}/h$ cost about what one head of width $d_{model}$ costs and can follow $h$
+//! One head computes one weighted average per position, so it can follow one kind of relation at a time. h heads
+//! of width d_head = d_model/h cost about what one head of width d_model costs and can follow h
 //! relations at once (one head the previous word, another the subject of the sentence, ...).
 //!
 //! - [`multi_head`]: the module, with all heads computed at once as a `[batch, heads, seq, d_head]` tensor and

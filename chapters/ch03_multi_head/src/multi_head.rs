@@ -6,14 +6,14 @@ use burn::prelude::*;
 
 // ANCHOR: split_merge
 /// `[batch, t, h * d_head]` to `[batch, h, t, d_head]`: the last dimension is cut into `n_heads` slices of width
-/// $d_{head}$, one per head, and the heads become a batch dimension so that all of them attend in one matmul.
+/// d_head, one per head, and the heads become a batch dimension so that all of them attend in one matmul.
 pub fn split_heads(x: Tensor<3>, n_heads: usize) -> Tensor<4> {
     let [batch, t, d_model] = x.dims();
     x.reshape([batch, t, n_heads, d_model / n_heads]).swap_dims(1, 2)
 }
 
 /// The inverse of [`split_heads`]: `[batch, h, t, d_head]` to `[batch, t, h * d_head]`, which concatenates the
-/// heads' outputs position by position: $\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)$.
+/// heads' outputs position by position: Concat(head_1, …, head_h).
 pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
     let [batch, n_heads, t, d_head] = x.dims();
     x.swap_dims(1, 2).reshape([batch, t, n_heads * d_head])
@@ -21,9 +21,9 @@ pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
 // ANCHOR_END: split_merge
 
 // ANCHOR: position_wise
-/// $xW + b$ at every position of `x: [batch, t, d_in]`, as one `[batch * t, d_in]` matrix product: the same
+/// xW + b at every position of `x: [batch, t, d_in]`, as one `[batch * t, d_in]` matrix product: the same
 /// numbers as `linear.forward(x)`, which burn's CPU backend computes (when `t` is a multiple of 32) as one small
-/// product per sequence, each packing $W$ again: for this book's sizes 1.4 to 2.1 times as long, forward and
+/// product per sequence, each packing W again: for this book's sizes 1.4 to 2.1 times as long, forward and
 /// backward.
 pub fn position_wise(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [batch, t, d_in] = x.dims();
@@ -39,7 +39,7 @@ pub fn position_wise(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
 pub struct MultiHeadAttentionConfig {
     /// Width of the model: of the inputs, the outputs, and of all heads together.
     pub d_model: usize,
-    /// Number of heads $h$; each has width $d_{head} = d_{model} / h$.
+    /// Number of heads h; each has width d_head = d_model / h.
     pub n_heads: usize,
     /// Whether the four projections have biases (GPT-2 and PyTorch's `nn.MultiheadAttention`: yes).
     #[config(default = true)]
@@ -50,7 +50,7 @@ pub struct MultiHeadAttentionConfig {
     pub dropout: f64,
 }
 
-/// $h$ heads of attention. $W^Q$ holds the $h$ matrices $W_i^Q$ side by side (and so for $W^K$, $W^V$), so one
+/// h heads of attention. W^Q holds the h matrices W_i^Q side by side (and so for W^K, W^V), so one
 /// `[d_model, d_model]` matmul projects every head at once.
 #[derive(Module, Debug)]
 pub struct MultiHeadAttention {
@@ -68,7 +68,7 @@ pub struct MultiHeadOutput {
     /// `[batch, t_q, d_model]`.
     pub output: Tensor<3>,
     /// `[batch, h, t_q, t_k]`: each head's attention weights, before the attention dropout (while training, the
-    /// output was computed from a copy of them with some zeroed and the rest scaled by $1/(1-p)$).
+    /// output was computed from a copy of them with some zeroed and the rest scaled by 1/(1-p)).
     pub weights: Tensor<4>,
 }
 
@@ -121,15 +121,15 @@ impl MultiHeadAttention {
         }
     }
 
-    /// $Q = \text{query}\,W^Q$, $K = \text{key}\,W^K$, $V = \text{value}\,W^V$, each split into its heads:
+    /// Q = `query` W^Q, K = `key` W^K, V = `value` W^V, each split into its heads:
     /// `[batch, h, t, d_head]`.
     pub fn project(&self, query: Tensor<3>, key: Tensor<3>, value: Tensor<3>) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
         let split = |linear, x| split_heads(position_wise(linear, x), self.n_heads);
         (split(&self.w_q, query), split(&self.w_k, key), split(&self.w_v, value))
     }
 
-    /// The heads' outputs $\mathrm{head}_i = A_i V_i$ from their weights `[batch, h, t_q, t_k]`, concatenated and
-    /// projected: $\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)\,W^O$ `[batch, t_q, d_model]`.
+    /// The heads' outputs head_i = A_i V_i from their weights `[batch, h, t_q, t_k]`, concatenated and
+    /// projected: Concat(head_1, …, head_h) W^O `[batch, t_q, d_model]`.
     pub fn attend(&self, weights: Tensor<4>, v: Tensor<4>) -> Tensor<3> {
         // While training, dropped weights are zeroed and the others scaled by 1 / (1 - p); otherwise unchanged.
         let heads = self.dropout.forward(weights).matmul(v); // [batch, h, t_q, d_head]

@@ -42,7 +42,7 @@ fn split_heads_gives_each_head_its_own_columns() {
     assert_eq!(values(merge_heads(heads)), values(x));
 }
 
-/// `position_wise` is $x_{b,t} W + c$ at every position, summed by hand here, and its gradients (for the input
+/// `position_wise` is x_{b,t} W + c at every position, summed by hand here, and its gradients (for the input
 /// and for the weights) are those of `Linear::forward`, on every backend.
 #[test]
 fn position_wise_is_the_linear_map_at_every_position() {
@@ -252,8 +252,8 @@ fn cpu_and_wgpu_agree() {
     }
 }
 
-/// One head with $W^V = W^O = I$ attending over $x = I$: the output is then the (dropped-out) weights themselves,
-/// $\mathrm{Dropout}(A)\,I$, so each output entry can be checked against the weight it came from.
+/// One head with W^V = W^O = I attending over x = I: the output is then the (dropped-out) weights themselves,
+/// Dropout(A)·I, so each output entry can be checked against the weight it came from.
 fn weights_as_output(p: f64, device: &Device) -> MultiHeadOutput {
     let t = 8;
     device.seed(3);

@@ -10,12 +10,12 @@ use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig, position_wise};
 /// The non-linearity of the feed-forward network.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Activation {
-    /// $\max(0, x)$, the original Transformer's.
+    /// max(0, x), the original Transformer's.
     Relu,
-    /// $x\,\Phi(x)$, GPT's and BERT's: smooth, and not exactly zero for negative inputs.
+    /// x·Φ(x), GPT's and BERT's: smooth, and not exactly zero for negative inputs.
     Gelu,
-    /// $\frac12 x (1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))$, the approximation OpenAI's GPT-2 was trained with
-    /// (Hugging Face's `gelu_new`), within $5 \cdot 10^{-4}$ of the exact GELU.
+    /// ½x·(1 + tanh(√(2/π)·(x + 0.044715x³))), the approximation OpenAI's GPT-2 was trained with
+    /// (Hugging Face's `gelu_new`), within 5 · 10⁻⁴ of the exact GELU.
     GeluTanh,
 }
 
@@ -34,7 +34,7 @@ impl Activation {
 #[derive(Config, Debug)]
 pub struct FeedForwardConfig {
     pub d_model: usize,
-    /// Width of the hidden layer; the paper uses $4 d_{model}$.
+    /// Width of the hidden layer; the paper uses 4 d_model.
     pub d_ff: usize,
     #[config(default = "Activation::Relu")]
     pub activation: Activation,
@@ -42,7 +42,7 @@ pub struct FeedForwardConfig {
     pub dropout: f64,
 }
 
-/// $\mathrm{FFN}(x) = \max(0,\, xW_1 + b_1)\,W_2 + b_2$, applied to every position on its own: attention mixes
+/// FFN(x) = max(0, xW_1 + b_1) W_2 + b_2, applied to every position on its own: attention mixes
 /// information *between* positions, this network transforms it *within* each one.
 #[derive(Module, Debug)]
 pub struct FeedForward {
@@ -80,13 +80,13 @@ impl FeedForward {
 // ANCHOR_END: feed_forward
 
 // ANCHOR: residual
-/// Where the layer norm sits around a sublayer $F$ (attention or the feed-forward network).
+/// Where the layer norm sits around a sublayer F (attention or the feed-forward network).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum NormPosition {
-    /// $\mathrm{LayerNorm}(x + F(x))$: the paper's arrangement. Every layer's output is normalised, so the
-    /// residual path is re-scaled at each layer and gradients to early layers pass through $N$ norms.
+    /// LayerNorm(x + F(x)): the paper's arrangement. Every layer's output is normalised, so the
+    /// residual path is re-scaled at each layer and gradients to early layers pass through N norms.
     Post,
-    /// $x + F(\mathrm{LayerNorm}(x))$: GPT-2's. The residual path from input to output is a plain sum, so
+    /// x + F(LayerNorm(x)): GPT-2's. The residual path from input to output is a plain sum, so
     /// gradients reach early layers undisturbed; deep stacks train without a careful warm-up.
     Pre,
 }
@@ -101,8 +101,8 @@ pub struct Residual {
 }
 
 impl Residual {
-    /// `eps` is the layer norm's $\varepsilon$ in $\gamma \odot (x - \mu) / \sqrt{\sigma^2 + \varepsilon} + \beta$: burn's and
-    /// PyTorch's default $10^{-5}$, BERT's $10^{-12}$.
+    /// `eps` is the layer norm's ε in γ ⊙ (x - μ) / √(σ² + ε) + β: burn's and
+    /// PyTorch's default 10⁻⁵, BERT's 10⁻¹².
     pub fn new(d_model: usize, dropout: f64, position: NormPosition, eps: f64, device: &Device) -> Self {
         Self {
             norm: LayerNormConfig::new(d_model).with_epsilon(eps).init(device),
@@ -111,7 +111,7 @@ impl Residual {
         }
     }
 
-    /// $x + \mathrm{Dropout}(F(\cdot))$ with the norm before $F$ (pre) or after the sum (post).
+    /// x + Dropout(F(·)) with the norm before F (pre) or after the sum (post).
     pub fn forward(&self, x: Tensor<3>, sublayer: impl FnOnce(Tensor<3>) -> Tensor<3>) -> Tensor<3> {
         match self.position {
             NormPosition::Post => self.norm.forward(x.clone() + self.dropout.forward(sublayer(x))),
@@ -133,7 +133,7 @@ pub struct LayerConfig {
     pub activation: Activation,
     #[config(default = "NormPosition::Pre")]
     pub norm_position: NormPosition,
-    /// The layer norms' $\varepsilon$ (BERT: $10^{-12}$).
+    /// The layer norms' ε (BERT: 10⁻¹²).
     #[config(default = 1e-5)]
     pub layer_norm_eps: f64,
     /// Dropout on the attention weights (BERT's `attention_probs_dropout_prob`).

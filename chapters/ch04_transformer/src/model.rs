@@ -52,7 +52,7 @@ pub struct Transformer {
 }
 
 impl TransformerConfig {
-    /// The settings a Transformer can be built with: every count at least 1, heads that split $d_{model}$ evenly,
+    /// The settings a Transformer can be built with: every count at least 1, heads that split d_model evenly,
     /// dropout a probability below 1.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         Checks::new("model configuration")
@@ -130,7 +130,7 @@ impl Transformer {
     }
 
     /// The decoder: target ids so far `[batch, t_tgt]` and the memory to logits `[batch, t_tgt, tgt_vocab]`; the
-    /// logits at position $i$ score the target token at $i + 1$.
+    /// logits at position i score the target token at i + 1.
     pub fn decode(
         &self,
         tgt: Tensor<2, Int>,
@@ -165,7 +165,7 @@ impl Transformer {
     }
 
     /// Teacher forcing: the whole target (shifted right, starting with BOS) goes in at once, and the causal masks
-    /// make position $i$'s logits depend on the target tokens before $i + 1$ only.
+    /// make position i's logits depend on the target tokens before i + 1 only.
     pub fn forward(&self, batch: &crate::data::Batch) -> Tensor<3> {
         let memory = self.encode(batch.src.clone(), Some(batch.src_padding.clone()));
         self.decode(

@@ -42,8 +42,8 @@ pub struct TrainingConfig {
     /// Gradients are rescaled so that their global L2 norm is at most this.
     #[config(default = 1.0)]
     pub max_grad_norm: f32,
-    /// $\varepsilon$ of label smoothing: the target puts $1 - \varepsilon$ on the right token and spreads
-    /// $\varepsilon$ evenly over the vocabulary.
+    /// ε of label smoothing: the target puts 1 - ε on the right token and spreads
+    /// ε evenly over the vocabulary.
     #[config(default = 0.1)]
     pub label_smoothing: f32,
     /// Validate (and maybe checkpoint) every this many steps, and after the last.
@@ -92,7 +92,7 @@ impl TrainingConfig {
 
 // ANCHOR: loss
 /// Cross-entropy with label smoothing, averaged over the target positions that are not padding:
-/// $L = -(1 - \varepsilon) \log p_y - \frac{\varepsilon}{V} \sum_{k=1}^{V} \log p_k$.
+/// L = -(1 - ε) log p_y - ε/V Σ_{k=1}^V log p_k.
 ///
 /// `logits: [batch, t, V]`, `targets: [batch, t]` (PAD where there is nothing to predict).
 pub fn smoothed_cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>, smoothing: f32) -> Tensor<1> {
@@ -267,7 +267,7 @@ pub fn train(
 
 // ANCHOR: gradient_norms
 /// The L2 norm of the loss gradient for each encoder layer's and then each decoder layer's first feed-forward
-/// weight matrix $W_1$, on one batch, for a model on an autodiff device. Xiong et al. (2020) show that at
+/// weight matrix W_1, on one batch, for a model on an autodiff device. Xiong et al. (2020) show that at
 /// initialisation a post-LN stack has much larger gradients near its output than near its input, so one
 /// learning rate is too large for some layers and too small for others, which is why post-LN needs a long
 /// warm-up; pre-LN's gradients are about the same size at every depth.

@@ -126,8 +126,8 @@ impl TokenSplits {
 }
 
 // ANCHOR: batch
-/// `batch_size` windows of `block_size + 1` consecutive tokens from random places in `ids`: inputs $x$ are the
-/// first `block_size` tokens of each, targets $y$ the last `block_size` ($y_t = x_{t+1}$). Every window teaches
+/// `batch_size` windows of `block_size + 1` consecutive tokens from random places in `ids`: inputs x are the
+/// first `block_size` tokens of each, targets y the last `block_size` (y_t = x_{t+1}). Every window teaches
 /// `block_size` predictions at once, one for each context length from 1 to `block_size`.
 pub fn random_windows(
     ids: &[u32],
@@ -141,7 +141,7 @@ pub fn random_windows(
     windows_at(ids, &starts, block_size, device)
 }
 
-/// The windows of `ids` that start at `starts`, one row each: inputs $x$ (`block_size` tokens) and targets $y$ (the
+/// The windows of `ids` that start at `starts`, one row each: inputs x (`block_size` tokens) and targets y (the
 /// same shifted by one).
 pub fn windows_at(
     ids: &[u32],

@@ -25,7 +25,7 @@ pub struct SamplingConfig {
     pub use_cache: bool,
 }
 
-/// The distribution the next token is drawn from: $p_i \propto \exp(z_i / \tau)$ over the tokens top-k and top-p
+/// The distribution the next token is drawn from: p_i ∝ exp(z_i / τ) over the tokens top-k and top-p
 /// keep, 0 elsewhere. With temperature 0, all the mass on the most likely token.
 pub fn next_token_probabilities(logits: &[f32], config: &SamplingConfig) -> Vec<f32> {
     let mut order: Vec<usize> = (0..logits.len()).collect();

@@ -27,14 +27,14 @@ use crate::GptError;
 pub struct GptConfig {
     /// Number of distinct tokens (65 characters for Tiny Shakespeare).
     pub vocab_size: usize,
-    /// The context length $T$: the most tokens the model reads at once.
+    /// The context length T: the most tokens the model reads at once.
     #[config(default = 64)]
     pub block_size: usize,
     #[config(default = 4)]
     pub n_layer: usize,
     #[config(default = 4)]
     pub n_head: usize,
-    /// The width $d$ of every token's vector.
+    /// The width d of every token's vector.
     #[config(default = 128)]
     pub n_embd: usize,
     /// While training, drop this share of the inputs of the blocks (token + position), of the attention weights,
@@ -48,15 +48,15 @@ pub struct GptConfig {
     /// The MLP's non-linearity: the exact GELU (nanoGPT's), or its tanh approximation (OpenAI's GPT-2).
     #[config(default = "Activation::Gelu")]
     pub activation: Activation,
-    /// The layer norms' $\varepsilon$ (GPT-2's and PyTorch's $10^{-5}$).
+    /// The layer norms' ε (GPT-2's and PyTorch's 10⁻⁵).
     #[config(default = 1e-5)]
     pub layer_norm_eps: f64,
 }
 // ANCHOR_END: config
 
 // ANCHOR: block
-/// One GPT-2 block: $x \leftarrow x + \mathrm{Attn}(\mathrm{LN}(x))$, then $x \leftarrow x + \mathrm{MLP}(\mathrm{LN}(x))$,
-/// with causal attention and a $d \to 4d \to d$ GELU MLP.
+/// One GPT-2 block: x ← x + Attn(LN(x)), then x ← x + MLP(LN(x)),
+/// with causal attention and a d → 4d → d GELU MLP.
 #[derive(Module, Debug)]
 pub struct Block {
     pub attention: MultiHeadAttention,
@@ -76,8 +76,8 @@ impl Block {
 // ANCHOR_END: block
 
 // ANCHOR: gpt
-/// The whole model: $h_0 = E_{x_t} + P_t$, $h_\ell = \mathrm{Block}_\ell(h_{\ell-1})$,
-/// $\mathrm{logits} = \mathrm{LN}(h_L)\,E^\top$ (the head is the token embedding $E$ transposed: "weight tying").
+/// The whole model: h_0 = E[x_t] + P_t, h_ℓ = Block_ℓ(h_{ℓ-1}),
+/// logits = LN(h_L) Eᵀ (the head is the token embedding E transposed: "weight tying").
 #[derive(Module, Debug)]
 pub struct Gpt {
     pub embedding: InputEmbedding,
@@ -88,7 +88,7 @@ pub struct Gpt {
 
 impl Gpt {
     /// Token ids `[batch, t]` (with `t <= block_size`) to next-token logits `[batch, t, vocab_size]`: the logits at
-    /// position $t$ are the model's guess for token $t + 1$, made from tokens $0..=t$ only.
+    /// position t are the model's guess for token t + 1, made from tokens 0..=t only.
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         self.forward_with(tokens, Block::forward)
     }
@@ -99,7 +99,7 @@ impl Gpt {
         self.lm_head(self.hidden_states_with(tokens, block))
     }
 
-    /// The last layer norm's output $\mathrm{LN}(h_L)$ `[batch, t, d]`: what the head scores, and what a classifier
+    /// The last layer norm's output LN(h_L) `[batch, t, d]`: what the head scores, and what a classifier
     /// built on the GPT reads (chapter 7).
     pub fn hidden_states(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         self.hidden_states_with(tokens, Block::forward)
@@ -113,7 +113,7 @@ impl Gpt {
         self.final_norm.forward(x)
     }
 
-    /// $h E^\top$: a score for each token of the vocabulary, by its embedding's dot product with $h$ (one matrix
+    /// h Eᵀ: a score for each token of the vocabulary, by its embedding's dot product with h (one matrix
     /// product for all positions, as in [`multi_head::position_wise`]).
     fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
         let e = self.embedding.token.weight.val();
@@ -136,10 +136,10 @@ impl Gpt {
 
 // ANCHOR: init
 impl GptConfig {
-    /// A fresh model with GPT-2's initialisation: every weight matrix and embedding $\sim \mathcal N(0, 0.02^2)$,
-    /// the two projections that write into the residual stream (attention's $W^O$ and the MLP's second layer)
-    /// $\sim \mathcal N(0, (0.02/\sqrt{2L})^2)$ so that the $2L$ additions to it keep its variance in check,
-    /// biases 0, layer norms $\gamma = 1, \beta = 0$.
+    /// A fresh model with GPT-2's initialisation: every weight matrix and embedding ~ 𝒩(0, 0.02²),
+    /// the two projections that write into the residual stream (attention's W^O and the MLP's second layer)
+    /// ~ 𝒩(0, (0.02/√(2L))²) so that the 2L additions to it keep its variance in check,
+    /// biases 0, layer norms γ = 1, β = 0.
     ///
     /// # Panics
     /// If `n_embd` is not a multiple of `n_head` (chapter 3's attention says so).
@@ -182,21 +182,21 @@ impl GptConfig {
         })
     }
 
-    /// The number of parameters, in closed form: token and position embeddings $(V + T)d$; per block $4d^2$ for
-    /// $W^Q, W^K, W^V, W^O$ and $8d^2$ for the MLP, plus two layer norms; one final layer norm. Biases, if any, add
-    /// $4d$ (attention) $+ 5d$ (MLP) $+ 2d$ (norms) per block and $d$ at the end. The head is tied: no extra weights.
+    /// The number of parameters, in closed form: token and position embeddings (V + T)d; per block 4d² for
+    /// W^Q, W^K, W^V, W^O and 8d² for the MLP, plus two layer norms; one final layer norm. Biases, if any, add
+    /// 4d (attention) + 5d (MLP) + 2d (norms) per block and d at the end. The head is tied: no extra weights.
     pub fn num_params(&self) -> usize {
         let (v, t, d) = (self.vocab_size, self.block_size, self.n_embd);
         (v + t) * d + self.n_layer * self.num_block_params() + self.num_final_norm_params()
     }
 
-    /// One block's parameters: $12d^2 + 2d$, and $11d$ more with biases.
+    /// One block's parameters: 12d² + 2d, and 11d more with biases.
     pub fn num_block_params(&self) -> usize {
         let d = self.n_embd;
         12 * d * d + 2 * d + if self.bias { 11 * d } else { 0 }
     }
 
-    /// The final layer norm's: $d$, or $2d$ with a bias.
+    /// The final layer norm's: d, or 2d with a bias.
     pub fn num_final_norm_params(&self) -> usize {
         if self.bias { 2 * self.n_embd } else { self.n_embd }
     }
@@ -302,7 +302,7 @@ impl ModuleMapper for LoadNamedWeights<'_> {
 
 // ANCHOR: kv_cache
 /// The keys and values every layer has computed so far, `[batch, n_head, t, d_head]` each: generating token
-/// $t+1$ then needs attention of one new query over the cached keys instead of recomputing all $t$ of them.
+/// t+1 then needs attention of one new query over the cached keys instead of recomputing all t of them.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     layers: Vec<Option<(Tensor<4>, Tensor<4>)>>,
@@ -368,8 +368,8 @@ impl Gpt {
 }
 
 /// Chapter 3's multi-head attention, causal, for new positions after the `past` ones whose keys and values are in
-/// `cache` (none for a fresh sequence); `cache` then holds them all. New query $i$ stands at position $past + i$
-/// and may see keys $0..=past + i$: chapter 2's causal mask, shifted right by $past$.
+/// `cache` (none for a fresh sequence); `cache` then holds them all. New query i stands at position past + i
+/// and may see keys 0..=past + i: chapter 2's causal mask, shifted right by past.
 fn cached_self_attention(
     attention: &MultiHeadAttention,
     x: Tensor<3>,

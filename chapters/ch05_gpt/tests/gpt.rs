@@ -335,7 +335,7 @@ fn the_schedule_is_nanogpts() {
 }
 
 /// With zero gradients Adam moves nothing, so what changes is the weight decay alone: matrices and embeddings
-/// shrink by $1 - \eta\lambda$, gains and biases stay.
+/// shrink by 1 - ηλ, gains and biases stay.
 #[test]
 fn weight_decay_applies_to_matrices_only() {
     let _rng = exclusive_rng();

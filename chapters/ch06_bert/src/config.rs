@@ -11,27 +11,27 @@ use transformer::Activation;
 /// ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BertConfig {
-    /// $V$: token ids run from 0 to $V - 1$.
+    /// V: token ids run from 0 to V - 1.
     pub vocab_size: usize,
-    /// $d$, the width of every position's vector.
+    /// d, the width of every position's vector.
     #[serde(default = "defaults::hidden_size")]
     pub hidden_size: usize,
-    /// $L$, the number of encoder layers.
+    /// L, the number of encoder layers.
     #[serde(default = "defaults::num_hidden_layers")]
     pub num_hidden_layers: usize,
-    /// $h$; each head has width $d / h$.
+    /// h; each head has width d / h.
     #[serde(default = "defaults::num_attention_heads")]
     pub num_attention_heads: usize,
-    /// The feed-forward network's hidden width, $4d$ in BERT.
+    /// The feed-forward network's hidden width, 4d in BERT.
     #[serde(default = "defaults::intermediate_size")]
     pub intermediate_size: usize,
-    /// $T_{max}$: the longest input, counting `[CLS]` and `[SEP]`.
+    /// T_max: the longest input, counting `[CLS]` and `[SEP]`.
     #[serde(default = "defaults::max_position_embeddings")]
     pub max_position_embeddings: usize,
     /// Number of segments (token types): 2, sentence A and sentence B.
     #[serde(default = "defaults::type_vocab_size")]
     pub type_vocab_size: usize,
-    /// The layer norms' $\varepsilon$: $10^{-12}$ in BERT (PyTorch's default is $10^{-5}$).
+    /// The layer norms' ε: 10⁻¹² in BERT (PyTorch's default is 10⁻⁵).
     #[serde(default = "defaults::layer_norm_eps")]
     pub layer_norm_eps: f64,
     /// The feed-forward non-linearity: `"gelu"` (exact, with erf) or `"relu"`.
@@ -81,7 +81,7 @@ mod defaults {
 
 impl BertConfig {
     /// A BERT of width `hidden_size` with `layers` layers of `heads` heads, BERT's ratios otherwise
-    /// (feed-forward $4d$, two segments, $\varepsilon = 10^{-12}$, dropout 0.1, exact GELU).
+    /// (feed-forward 4d, two segments, ε = 10⁻¹², dropout 0.1, exact GELU).
     pub fn new(vocab_size: usize, hidden_size: usize, layers: usize, heads: usize, max_len: usize) -> Self {
         Self {
             vocab_size,
@@ -106,7 +106,7 @@ impl BertConfig {
         self
     }
 
-    /// `hidden_act` as chapter 4's [`Activation`]. Hugging Face's `"gelu"` is the exact $x\,\Phi(x)$, its
+    /// `hidden_act` as chapter 4's [`Activation`]. Hugging Face's `"gelu"` is the exact x·Φ(x), its
     /// `"gelu_new"` the tanh approximation; others are not implemented here, and say so.
     pub fn activation(&self) -> Result<Activation, InvalidConfig> {
         match self.hidden_act.as_str() {
@@ -157,9 +157,9 @@ impl BertConfig {
         self.activation().map(|_| ())
     }
 
-    /// The encoder's parameters in closed form. Embeddings: $(V + T_{max} + S)\,d$ and a layer norm $2d$. Each
-    /// layer: $4(d^2 + d)$ for $W^Q, W^K, W^V, W^O$ with biases, $2 d\,d_{ff} + d_{ff} + d$ for the feed-forward
-    /// network, $2 \cdot 2d$ for its two layer norms.
+    /// The encoder's parameters in closed form. Embeddings: (V + T_max + S) d and a layer norm 2d. Each
+    /// layer: 4(d² + d) for W^Q, W^K, W^V, W^O with biases, 2·d·d_ff + d_ff + d for the feed-forward
+    /// network, 2 · 2d for its two layer norms.
     pub fn num_encoder_params(&self) -> usize {
         let (v, t, s, d) = (
             self.vocab_size,
@@ -170,14 +170,14 @@ impl BertConfig {
         (v + t + s) * d + 2 * d + self.num_hidden_layers * self.num_layer_params()
     }
 
-    /// One encoder layer's parameters: $4(d^2 + d) + 2 d\,d_{ff} + d_{ff} + d + 4d$.
+    /// One encoder layer's parameters: 4(d² + d) + 2·d·d_ff + d_ff + d + 4d.
     pub fn num_layer_params(&self) -> usize {
         let (d, f) = (self.hidden_size, self.intermediate_size);
         4 * (d * d + d) + 2 * d * f + f + d + 4 * d
     }
 
-    /// The masked-LM head's own parameters: the transform (dense $d^2 + d$, layer norm $2d$) and the output bias
-    /// $V$. Its decoder matrix is the token embedding, counted in the encoder.
+    /// The masked-LM head's own parameters: the transform (dense d² + d, layer norm 2d) and the output bias
+    /// V. Its decoder matrix is the token embedding, counted in the encoder.
     pub fn num_mlm_head_params(&self) -> usize {
         let d = self.hidden_size;
         d * d + d + 2 * d + self.vocab_size

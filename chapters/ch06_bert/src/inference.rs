@@ -111,7 +111,7 @@ pub fn embed(model: &Bert, tokens: Tensor<2, Int>, padding: Tensor<2, Bool>) -> 
     mean_pool(hidden, padding)
 }
 
-/// $\cos(u, v) = \frac{u \cdot v}{\lVert u \rVert\,\lVert v \rVert}$ for every pair of rows of `embeddings`.
+/// cos(u, v) = (u · v) / (‖u‖ ‖v‖) for every pair of rows of `embeddings`.
 pub fn cosine_similarities(embeddings: Tensor<2>) -> Tensor<2> {
     let norms = embeddings.clone().powi_scalar(2).sum_dim(1).sqrt(); // [n, 1]
     let unit = embeddings / norms;

@@ -102,7 +102,7 @@ pub struct MaskedBatch {
     pub inputs: Tensor<2, Int>,
     /// `[batch, t]`, true at real tokens.
     pub padding: Tensor<2, Bool>,
-    /// `[n]`: the chosen positions, as rows $b \cdot t + i$ of the flattened batch.
+    /// `[n]`: the chosen positions, as rows b · t + i of the flattened batch.
     pub positions: Tensor<1, Int>,
     /// `[n]`: the original token at each chosen position.
     pub targets: Tensor<1, Int>,
@@ -151,7 +151,7 @@ impl MaskedBatch {
 // ANCHOR_END: batch
 
 // ANCHOR: loss
-/// The masked-LM loss: $-\frac{1}{|M|}\sum_{i \in M} \log p(x_i \mid \tilde x)$ over the chosen positions $M$
+/// The masked-LM loss: -1/|M| Σ_{i∈M} log p(x_i | x̃) over the chosen positions M
 /// only, from their logits `[n, V]`. Averaging over every position instead (padding and unchosen tokens
 /// included, with targets that are just the input) is the common bug: the loss then falls by copying the input.
 pub fn masked_lm_loss(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {

@@ -13,8 +13,8 @@ use transformer::{Activation, EncoderLayer, LayerConfig, NormPosition};
 use crate::config::BertConfig;
 
 // ANCHOR: embeddings
-/// BERT's input layer: $x_t = \mathrm{LayerNorm}(E_{\text{token}_t} + P_t + S_{\text{segment}_t})$, then
-/// dropout. The segment embedding $S$ tells sentence A from sentence B in a pair.
+/// BERT's input layer: x_t = LayerNorm(E[token_t] + P_t + S[segment_t]), then
+/// dropout. The segment embedding S tells sentence A from sentence B in a pair.
 #[derive(Module, Debug)]
 pub struct BertEmbeddings {
     /// Chapter 1's token + learned position embedding.
@@ -35,14 +35,14 @@ impl BertEmbeddings {
 // ANCHOR_END: embeddings
 
 // ANCHOR: bert
-/// The encoder: embeddings, then $L$ post-LN layers, each
-/// $x \leftarrow \mathrm{LN}(x + \mathrm{MHA}(x))$, $x \leftarrow \mathrm{LN}(x + \mathrm{FFN}(x))$, with every
+/// The encoder: embeddings, then L post-LN layers, each
+/// x ← LN(x + MHA(x)), x ← LN(x + FFN(x)), with every
 /// position attending to every real position on both sides: no causal mask.
 #[derive(Module, Debug)]
 pub struct Bert {
     pub embeddings: BertEmbeddings,
     pub layers: Vec<EncoderLayer>,
-    /// $\tanh(h_{[CLS]} W_p + b_p)$, the sentence vector of next-sentence prediction and of classifiers built on
+    /// tanh(h_{[CLS]} W_p + b_p), the sentence vector of next-sentence prediction and of classifiers built on
     /// BERT; a pretrained folder without one (`BertForMaskedLM` saves none) loads without it.
     pub pooler: Option<Linear>,
 }
@@ -101,7 +101,7 @@ pub fn padding_mask(tokens: &Tensor<2, Int>, pad_id: usize) -> Tensor<2, Bool> {
     tokens.clone().not_equal_elem(pad_id as i64)
 }
 
-/// Mean pooling, sentence-transformers' sentence vector: $\frac{1}{n}\sum_{t \text{ real}} h_t$ over the real
+/// Mean pooling, sentence-transformers' sentence vector: 1/n Σ_t h_t over the n real
 /// (non-padding) positions of each row of `hidden` `[batch, t, d]`, to `[batch, d]`.
 pub fn mean_pool(hidden: Tensor<3>, padding: Tensor<2, Bool>) -> Tensor<2> {
     let real = padding.float().unsqueeze_dim::<3>(2); // [batch, t, 1]
@@ -111,20 +111,20 @@ pub fn mean_pool(hidden: Tensor<3>, padding: Tensor<2, Bool>) -> Tensor<2> {
 // ANCHOR_END: bert
 
 // ANCHOR: mlm_head
-/// The masked-LM head: a transform $u = \mathrm{LN}(\mathrm{GELU}(h W_t + b_t))$, then logits
-/// $u E^\top + b$ with $E$ the token embedding (tied: the same matrix reads tokens in and writes them out).
+/// The masked-LM head: a transform u = LN(GELU(h W_t + b_t)), then logits
+/// u Eᵀ + b with E the token embedding (tied: the same matrix reads tokens in and writes them out).
 #[derive(Module, Debug)]
 pub struct MlmHead {
     pub transform: Linear,
     pub norm: LayerNorm,
-    /// $b$, one bias per vocabulary entry.
+    /// b, one bias per vocabulary entry.
     pub bias: Param<Tensor<1>>,
     #[module(skip)]
     pub activation: Activation,
 }
 
 impl MlmHead {
-    /// Logits `[n, V]` of hidden states `[n, d]`, with `embedding` $E$ `[V, d]`.
+    /// Logits `[n, V]` of hidden states `[n, d]`, with `embedding` E `[V, d]`.
     pub fn forward(&self, hidden: Tensor<2>, embedding: Tensor<2>) -> Tensor<2> {
         let h = self.transform.forward(hidden);
         let h = self.activation.apply(h);
@@ -148,8 +148,8 @@ impl BertForMaskedLm {
         logits.reshape([batch, t, self.bert.vocab_size()])
     }
 
-    /// Logits `[n, V]` at the `n` positions `at` of the flattened batch (row $b \cdot t + i$ is position $i$ of
-    /// sequence $b$): pretraining scores the chosen positions only, which saves the head's $V \times d$ product at
+    /// Logits `[n, V]` at the `n` positions `at` of the flattened batch (row b · t + i is position i of
+    /// sequence b): pretraining scores the chosen positions only, which saves the head's V × d product at
     /// the other 85%.
     pub fn forward_at(
         &self,
@@ -170,7 +170,7 @@ impl BertForMaskedLm {
 
 // ANCHOR: init
 impl BertConfig {
-    /// Chapter 4's encoder layer in BERT's arrangement: post-LN, this configuration's activation, $\varepsilon$
+    /// Chapter 4's encoder layer in BERT's arrangement: post-LN, this configuration's activation, ε
     /// and dropouts.
     fn layer(&self) -> LayerConfig {
         LayerConfig::new(self.hidden_size, self.num_attention_heads, self.intermediate_size)
@@ -191,7 +191,7 @@ impl BertConfig {
     }
 
     /// A fresh encoder (with a pooler if `pooler`) initialised as BERT is: weight matrices and embeddings
-    /// $\sim \mathcal N(0, 0.02^2)$, biases 0, layer norms $\gamma = 1, \beta = 0$.
+    /// ~ 𝒩(0, 0.02²), biases 0, layer norms γ = 1, β = 0.
     ///
     /// # Panics
     /// If the configuration is invalid: check one read from a file with [`BertConfig::validate`] first.

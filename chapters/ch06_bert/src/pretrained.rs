@@ -13,8 +13,8 @@
 //! | `pooler.dense` | `pooler` |
 //! | `cls.predictions.transform.dense` / `LayerNorm`, `cls.predictions.bias` | `mlm.transform`, `mlm.norm`, `mlm.bias` |
 //!
-//! PyTorch's `nn.Linear` stores $W$ as `[out, in]` ($y = x W^\top + b$), burn's `Linear` as `[in, out]`
-//! ($y = xW + b$): every dense weight is transposed. Layer norms are `weight`/`bias` (`gamma`/`beta` in older
+//! PyTorch's `nn.Linear` stores W as `[out, in]` (y = x Wᵀ + b), burn's `Linear` as `[in, out]`
+//! (y = xW + b): every dense weight is transposed. Layer norms are `weight`/`bias` (`gamma`/`beta` in older
 //! checkpoints). A `BertForMaskedLM` prefixes the encoder's names with `bert.`. The buffer
 //! `embeddings.position_ids` holds no weights and is skipped, and so is `cls.predictions.decoder.weight`: the
 //! decoder is tied to the token embedding.

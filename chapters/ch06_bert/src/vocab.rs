@@ -8,7 +8,7 @@ use crate::error::BertError;
 use crate::masking::SpecialTokens;
 
 // ANCHOR: vocab
-/// Chapter 1's BPE plus `[PAD] [UNK] [CLS] [SEP] [MASK]` as ids $V_{BPE}, \dots, V_{BPE} + 4$, so that the BPE's own
+/// Chapter 1's BPE plus `[PAD] [UNK] [CLS] [SEP] [MASK]` as ids V_BPE, …, V_BPE + 4, so that the BPE's own
 /// ids are unchanged. Byte-level BPE encodes any text, so `[UNK]` never occurs: it is there because BERT's
 /// vocabulary has it (a WordPiece vocabulary needs it for characters it lacks).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,17 +28,17 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 // ANCHOR_END: words
 
 // ANCHOR: naive_bayes
-/// Multinomial naive Bayes (scikit-learn's `MultinomialNB`, Laplace smoothing $\alpha = 1$): a message is a bag
+/// Multinomial naive Bayes (scikit-learn's `MultinomialNB`, Laplace smoothing α = 1): a message is a bag
 /// of words drawn independently from its class's word distribution, so
-/// $\log p(c \mid x) = \log \pi_c + \sum_w n_w(x) \log \theta_{cw} + \text{const}$ with
-/// $\pi_c$ = the share of training messages of class $c$ and
-/// $\theta_{cw} = \frac{N_{cw} + \alpha}{N_c + \alpha |V|}$, $N_{cw}$ the count of word $w$ in class $c$'s
-/// messages, $N_c$ all of class $c$'s words, $V$ the training vocabulary (unseen words are left out).
+/// log p(c | x) = log π_c + Σ_w n_w(x) log θ_cw + const with
+/// π_c = the share of training messages of class c and
+/// θ_cw = (N_cw + α)/(N_c + α|V|), N_cw the count of word w in class c's
+/// messages, N_c all of class c's words, V the training vocabulary (unseen words are left out).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NaiveBayes {
-    /// $\log \pi_c$, by [`Label::index`].
+    /// log π_c, by [`Label::index`].
     pub log_prior: [f64; 2],
-    /// $\log \theta_{cw}$ for each word of the vocabulary.
+    /// log θ_cw for each word of the vocabulary.
     pub log_likelihood: HashMap<String, [f64; 2]>,
 }
 
@@ -69,7 +69,7 @@ impl NaiveBayes {
         }
     }
 
-    /// $p(\text{ham} \mid x), p(\text{spam} \mid x)$: the class scores normalised by a softmax.
+    /// p(ham | x), p(spam | x): the class scores normalised by a softmax.
     pub fn probabilities(&self, text: &str) -> [f64; 2] {
         let mut score = self.log_prior;
         for word in words(text) {

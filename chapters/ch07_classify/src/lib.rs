@@ -7,7 +7,7 @@
 //! - [`baselines`]: the majority class and multinomial naive Bayes on word counts;
 //! - [`model`]: a classification head on a backbone, how the states are pooled, and the regimes (what is
 //!   trained, with burn's freezing) with their parameter counts in closed form;
-//! - [`lora`]: low-rank adaptation written here, $W + \frac{\alpha}{r} AB$, and its merge;
+//! - [`lora`]: low-rank adaptation written here, W + (α/r)·AB, and its merge;
 //! - [`backbones`]: where each backbone and its tokenizer come from;
 //! - [`training`]: batches, the loss, fine-tuning with the best epoch kept, predictions;
 //! - [`checkpoint`]: a classifier saved and read back;

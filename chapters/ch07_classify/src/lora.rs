@@ -1,12 +1,12 @@
-//! LoRA, low-rank adaptation (Hu et al., 2021): instead of updating a pretrained weight matrix $W$
-//! ($d_{in} \times d_{out}$), learn a correction of rank $r$ beside it, $W' = W + \frac{\alpha}{r} A B$ with
-//! $A$: $d_{in} \times r$ and $B$: $r \times d_{out}$, and keep $W$ frozen. A matrix of $d_{in} d_{out}$ numbers
-//! is adapted by $r (d_{in} + d_{out})$: for a $384 \times 384$ attention projection at $r = 8$, 6,144 instead of
+//! LoRA, low-rank adaptation (Hu et al., 2021): instead of updating a pretrained weight matrix W
+//! (d_in × d_out), learn a correction of rank r beside it, W' = W + (α/r)·AB with
+//! A: d_in × r and B: r × d_out, and keep W frozen. A matrix of d_in·d_out numbers
+//! is adapted by r (d_in + d_out): for a 384 × 384 attention projection at r = 8, 6,144 instead of
 //! 147,456.
 //!
 //! The adapter is attached to the model's own `Linear` weights through burn's reparameterisation hook (a
 //! parameter whose value is computed from its stored base): no layer of chapters 3 to 6 changes, and
-//! `Module::materialize` merges $W + \frac{\alpha}{r} AB$ into a plain weight when training is done.
+//! `Module::materialize` merges W + (α/r)·AB into a plain weight when training is done.
 
 use burn::module::{Module, Param, Reparameterization, Reparameterizer};
 use burn::prelude::*;
@@ -14,20 +14,20 @@ use burn::tensor::Distribution;
 use serde::{Deserialize, Serialize};
 
 // ANCHOR: adapter
-/// The trainable half of one adapted matrix: $\Delta W = \frac{\alpha}{r} A B$.
+/// The trainable half of one adapted matrix: ΔW = (α/r)·AB.
 #[derive(Module, Debug)]
 pub struct LowRank {
-    /// $A$, `[d_in, r]`: $\mathcal U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})$ at the start (PEFT's default), so that
-    /// $xA$ has about the scale of $x$'s entries whatever the width.
+    /// A, `[d_in, r]`: 𝒰(-1/√d_in, 1/√d_in) at the start (PEFT's default), so that
+    /// xA has about the scale of x's entries whatever the width.
     pub a: Param<Tensor<2>>,
-    /// $B$, `[r, d_out]`: zero at the start, so $W' = W$ and fine-tuning starts from the pretrained function.
+    /// B, `[r, d_out]`: zero at the start, so W' = W and fine-tuning starts from the pretrained function.
     pub b: Param<Tensor<2>>,
-    /// $\alpha / r$: with it, changing $r$ does not change the size of the first updates.
+    /// α / r: with it, changing r does not change the size of the first updates.
     pub scale: f64,
 }
 
 impl LowRank {
-    /// $\frac{\alpha}{r} A B$, `[d_in, d_out]`.
+    /// (α/r)·AB, `[d_in, d_out]`.
     pub fn delta(&self) -> Tensor<2> {
         self.a.val().matmul(self.b.val()).mul_scalar(self.scale)
     }
@@ -36,7 +36,7 @@ impl LowRank {
 impl Reparameterization for LowRank {
     const NAME: &'static str = "lora";
 
-    /// The weight the layer computes with: $W + \frac{\alpha}{r} A B$.
+    /// The weight the layer computes with: W + (α/r)·AB.
     fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
         let delta = self.delta().reshape(base.shape());
         base + delta
@@ -48,11 +48,11 @@ impl Reparameterization for LowRank {
 /// Where LoRA goes and how big it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoraConfig {
-    /// $r$.
+    /// r.
     pub rank: usize,
-    /// $\alpha$.
+    /// α.
     pub alpha: f64,
-    /// The weights adapted, by the last part of their name: LoRA's paper adapts the attention's $W^Q$ and $W^V$.
+    /// The weights adapted, by the last part of their name: LoRA's paper adapts the attention's W^Q and W^V.
     pub targets: Vec<String>,
 }
 
@@ -73,7 +73,7 @@ impl LoraConfig {
         module.apply_reparameterization(AttachLowRank { config: self })
     }
 
-    /// The adapters' parameters on `n_matrices` matrices of `d_in x d_out`: $n\,r(d_{in} + d_{out})$.
+    /// The adapters' parameters on `n_matrices` matrices of `d_in x d_out`: n·r·(d_in + d_out).
     pub fn num_params(&self, n_matrices: usize, d_in: usize, d_out: usize) -> usize {
         n_matrices * self.rank * (d_in + d_out)
     }

@@ -39,12 +39,12 @@ pub enum Pooling {
     Mean,
 }
 
-/// $p(c \mid x) = \mathrm{softmax}(W_c\, \mathrm{pool}(\mathrm{backbone}(x)) + b_c)$.
+/// p(c | x) = softmax(W_c · pool(backbone(x)) + b_c).
 #[derive(Module, Debug)]
 pub struct Classifier {
     pub backbone: Backbone,
     pub dropout: Dropout,
-    /// $d \to 2$: a score for ham and one for spam.
+    /// d → 2: a score for ham and one for spam.
     pub head: Linear,
     #[module(skip)]
     pub pooling: Pooling,
@@ -129,8 +129,8 @@ impl Classifier {
     }
 }
 
-/// How many numbers training can change: the parameters that ask for a gradient (LoRA's $A$ and $B$ included,
-/// the frozen $W$ they adapt not).
+/// How many numbers training can change: the parameters that ask for a gradient (LoRA's A and B included,
+/// the frozen W they adapt not).
 pub fn num_trainable_params<M: Module>(module: &M) -> usize {
     #[derive(Default)]
     struct Trainable(usize);
@@ -151,7 +151,7 @@ pub fn num_trainable_params<M: Module>(module: &M) -> usize {
 /// The sizes that fix each regime's trainable parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackboneSize {
-    /// Width $d$ of the states.
+    /// Width d of the states.
     pub width: usize,
     pub layers: usize,
     /// Parameters of one block.
@@ -163,9 +163,9 @@ pub struct BackboneSize {
 }
 
 impl BackboneSize {
-    /// The trainable parameters of `regime` in closed form. The head: $2d + 2$. Last block: the head and one
-    /// block. Full: everything. LoRA: the head and $r(d + d)$ for each of the $L \times |\text{targets}|$ adapted
-    /// $d \times d$ projections.
+    /// The trainable parameters of `regime` in closed form. The head: 2d + 2. Last block: the head and one
+    /// block. Full: everything. LoRA: the head and r(d + d) for each of the L × |targets| adapted
+    /// d × d projections.
     pub fn trainable(&self, regime: Regime, lora: &LoraConfig) -> usize {
         let head = NUM_CLASSES * self.width + NUM_CLASSES;
         head + match regime {

@@ -41,9 +41,9 @@ pub struct FineTuneConfig {
 
 impl FineTuneConfig {
     /// The book's settings for `backbone` under `regime`: 3 epochs of batches of 16, AdamW, and a learning rate
-    /// that shrinks with how much of a pretrained network is moved: $10^{-3}$ for a new head or LoRA's new
-    /// matrices, $10^{-4}$ for the last block, $5 \cdot 10^{-5}$ for all of it (BERT's paper fine-tunes at 2 to
-    /// $5 \cdot 10^{-5}$). A backbone of random weights has nothing to keep: $10^{-4}$ when it is trained whole.
+    /// that shrinks with how much of a pretrained network is moved: 10⁻³ for a new head or LoRA's new
+    /// matrices, 10⁻⁴ for the last block, 5 · 10⁻⁵ for all of it (BERT's paper fine-tunes at 2 to
+    /// 5 · 10⁻⁵). A backbone of random weights has nothing to keep: 10⁻⁴ when it is trained whole.
     pub fn new(backbone: BackboneKind, regime: Regime) -> Self {
         let learning_rate = match (regime, backbone) {
             (Regime::Head | Regime::Lora, _) => 1e-3,
@@ -107,8 +107,8 @@ pub fn make_batch(
 // ANCHOR_END: batch
 
 // ANCHOR: loss
-/// The mean cross-entropy of the true classes: $-\frac{1}{n}\sum_i \log \mathrm{softmax}(z_i)_{y_i}$ for logits
-/// $z$ `[n, 2]` and labels $y$ `[n]`.
+/// The mean cross-entropy of the true classes: -1/n Σ_i log softmax(z_i)_{y_i} for logits
+/// z `[n, 2]` and labels y `[n]`.
 pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     let n = labels.dims()[0];
     let log_p = log_softmax(logits, 1).gather(1, labels.reshape([n, 1]));
@@ -139,7 +139,7 @@ pub fn predict(
     Ok(probabilities)
 }
 
-/// The report of `probabilities` against the messages' labels, spam predicted when $p(\text{spam}) > 0.5$.
+/// The report of `probabilities` against the messages' labels, spam predicted when p(spam) > 0.5.
 pub fn report(messages: &[Message], probabilities: &[[f32; 2]]) -> Report {
     let truth: Vec<usize> = messages.iter().map(|m| m.label.index()).collect();
     let predicted: Vec<usize> = probabilities.iter().map(|p| usize::from(p[1] > p[0])).collect();
@@ -169,7 +169,7 @@ pub struct FineTuned {
 }
 
 // ANCHOR: fine_tune
-/// Fine-tunes `pretrained` under `config` on `train`, keeping the epoch with the best spam $F_1$ on `val` (the
+/// Fine-tunes `pretrained` under `config` on `train`, keeping the epoch with the best spam F_1 on `val` (the
 /// lower validation loss breaks a tie). `device` must be an autodiff device; `on_best` is called with each new
 /// best model, the epochs so far and the optimizer (to save a checkpoint), `progress` shows the steps.
 pub fn fine_tune(

@@ -4,7 +4,7 @@
 //! Perplexity per token cannot compare models with different tokenizers: a character model predicts one
 //! character per token, a BPE model about three, so its per-token perplexity is higher for the same quality.
 //! Dividing the held-out text's total negative log-likelihood by its characters instead gives a measure every
-//! tokenizer shares, bits per character: $\mathrm{bpc} = \frac{1}{C \ln 2} \sum_t -\ln p(x_t \mid x_{<t})$.
+//! tokenizer shares, bits per character: bpc = 1/(C ln 2) Σ_t -ln p(x_t | x_{<t}).
 //! ROUGE then scores what the models write: each continues held-out lines from their first words, greedily, and
 //! the continuation is set against the line's true rest.
 
@@ -18,11 +18,11 @@ use common::metrics::rouge::rouge;
 pub struct HeldOutScores {
     /// Tokens of the held-out text scored (all but the first).
     pub tokens_scored: usize,
-    /// Perplexity per token, $\exp$ of the mean negative log-likelihood.
+    /// Perplexity per token, exp of the mean negative log-likelihood.
     pub perplexity: f64,
     /// Bits per character: the same likelihood, per character of text.
     pub bits_per_char: f64,
-    /// Mean ROUGE-1, ROUGE-2 and ROUGE-L $F_1$ of the continuations.
+    /// Mean ROUGE-1, ROUGE-2 and ROUGE-L F_1 of the continuations.
     pub rouge1: f64,
     pub rouge2: f64,
     pub rouge_l: f64,

@@ -13,20 +13,20 @@ use crate::Gpt2Error;
 /// value, and the fields for training only (`resid_pdrop`, `initializer_range`, ...) are ignored.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Gpt2Config {
-    /// $V$: 50,257 for GPT-2 (50,000 merges, 256 bytes, `<|endoftext|>`).
+    /// V: 50,257 for GPT-2 (50,000 merges, 256 bytes, `<|endoftext|>`).
     #[serde(default = "defaults::vocab_size")]
     pub vocab_size: usize,
-    /// $T$, the context: 1,024 learned positions.
+    /// T, the context: 1,024 learned positions.
     #[serde(default = "defaults::n_positions")]
     pub n_positions: usize,
-    /// $d$: 768, 1,024, 1,280, 1,600 for small, medium, large, xl.
+    /// d: 768, 1,024, 1,280, 1,600 for small, medium, large, xl.
     #[serde(default = "defaults::n_embd")]
     pub n_embd: usize,
     #[serde(default = "defaults::n_layer")]
     pub n_layer: usize,
     #[serde(default = "defaults::n_head")]
     pub n_head: usize,
-    /// The MLP's hidden width; `null` means $4d$, the only width chapter 5's block has.
+    /// The MLP's hidden width; `null` means 4d, the only width chapter 5's block has.
     #[serde(default)]
     pub n_inner: Option<usize>,
     /// `gelu_new` (the tanh approximation GPT-2 was trained with) or `gelu` (exact).
@@ -34,7 +34,7 @@ pub struct Gpt2Config {
     pub activation_function: String,
     #[serde(default = "defaults::layer_norm_epsilon")]
     pub layer_norm_epsilon: f64,
-    /// Scales each layer's attention scores by $1/(\ell+1)$ too; GPT-2 does not.
+    /// Scales each layer's attention scores by 1/(ℓ+1) too; GPT-2 does not.
     #[serde(default)]
     pub scale_attn_by_inverse_layer_idx: bool,
     /// The head reuses the token embedding; every GPT-2 does.

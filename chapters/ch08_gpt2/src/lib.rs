@@ -7,7 +7,7 @@
 //!   alphabet; the same ids as OpenAI's `tiktoken`;
 //! - [`config`]: a Hugging Face `config.json` and the chapter 5 configuration it becomes;
 //! - [`weights`]: `model.safetensors` into chapter 5's model (GPT-2's `Conv1D` layout, `c_attn` split into
-//!   $W^Q, W^K, W^V$);
+//!   W^Q, W^K, W^V);
 //! - [`perplexity`]: a long text's perplexity by a sliding window;
 //! - [`compare`]: the worked example, models trained on the same text compared in bits per character and ROUGE;
 //! - [`hub`]: GPT-2 by name, downloaded from the Hugging Face hub on first use and checked by SHA-256.

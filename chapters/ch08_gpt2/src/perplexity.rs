@@ -1,13 +1,13 @@
 //! Perplexity of a text longer than the context, by a sliding window (as Hugging Face's perplexity guide
 //! computes it).
 //!
-//! Perplexity is $\exp$ of the mean next-token cross-entropy, $\mathrm{PPL} = \exp\big(-\frac1N \sum_t \log
-//! p(x_t \mid x_{<t})\big)$, the same loss chapter 5 trains on. A model reads at most $T$ tokens, so a long text is
-//! scored in windows of $T$ starting every `stride` tokens; each window scores only the tokens the previous one
-//! did not reach, each with up to $T - 1$ tokens before it as context. `stride = T` tiles the text: fast, but the
-//! first token of every window goes unscored (nothing before it in the window) and the next ones see little
-//! context; a smaller stride scores every token but the text's first, each with at least $T - \mathrm{stride}$
-//! tokens of context, for a lower and fairer perplexity at $T / \mathrm{stride}$ times the work.
+//! Perplexity is exp of the mean next-token cross-entropy, PPL = exp(-1/N Σ_t log p(x_t | x_{<t})), the same loss
+//! chapter 5 trains on. A model reads at most T tokens, so a long text is scored in windows of T starting every
+//! `stride` tokens; each window scores only the tokens the previous one did not reach, each with up to T - 1 tokens
+//! before it as context. `stride = T` tiles the text: fast, but the first token of every window goes unscored
+//! (nothing before it in the window) and the next ones see little context; a smaller stride scores every token but
+//! the text's first, each with at least T - stride tokens of context, for a lower and fairer perplexity at
+//! T / stride times the work.
 
 use burn::prelude::*;
 use gpt::Gpt;
@@ -18,12 +18,12 @@ use crate::Gpt2Error;
 /// What [`sliding_window_perplexity`] measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Perplexity {
-    /// The mean of $-\log p(x_t \mid \text{context})$ over the scored tokens, in nats.
+    /// The mean of -log p(x_t | context) over the scored tokens, in nats.
     pub mean_nll: f64,
     /// How many tokens were scored: every one but the text's first when `stride` is below the context; with
     /// `stride` equal to it, not the first of any window either.
     pub tokens_scored: usize,
-    /// $\exp$ of `mean_nll`.
+    /// exp of `mean_nll`.
     pub perplexity: f64,
 }
 

@@ -5,7 +5,7 @@
 //!   space is `Ġ`, the newline `Ċ`), to its id; `merges.txt` lists the merges in the order they were learned, one
 //!   `left right` pair a line (`tokenizer.json` holds both, under `model`);
 //! - **the ids**: GPT-2 numbers the 256 byte tokens in the order of their printable characters (`!` is 0), not by
-//!   byte value as chapter 1 does, so ids are translated both ways; merge $r$ makes token $256 + r$ in both;
+//!   byte value as chapter 1 does, so ids are translated both ways; merge r makes token 256 + r in both;
 //! - **the pre-tokenizer**: GPT-2 cuts text with its regular expression [`GPT2_PATTERN`], run by a regex engine
 //!   with Unicode's exact letter and number classes (chapter 1's hand-written cutter uses Rust's `char` classes,
 //!   which differ on a few code points).

@@ -64,7 +64,7 @@ impl<'a> GptWeights<'a> {
         })
     }
 
-    /// `c_attn`'s weight `[d, 3d]` and bias `[3d]`, cut into $W^Q, W^K, W^V$ (columns $0..d$, $d..2d$, $2d..3d$).
+    /// `c_attn`'s weight `[d, 3d]` and bias `[3d]`, cut into W^Q, W^K, W^V (columns 0..d, d..2d, 2d..3d).
     fn query_key_value(&self, name: &str, d: usize) -> Result<[Linear; 3], Gpt2Error> {
         let weight = self.tensor(&format!("{name}.weight"), [d, 3 * d])?;
         let bias = self.tensor(&format!("{name}.bias"), [3 * d])?;

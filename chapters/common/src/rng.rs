@@ -28,7 +28,7 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    /// A number in `0..n` (`n > 0`), by Lemire's multiply-shift: unbiased enough for `n` far below $2^{64}$.
+    /// A number in `0..n` (`n > 0`), by Lemire's multiply-shift: unbiased enough for `n` far below 2⁶⁴.
     pub fn below(&mut self, n: usize) -> usize {
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }

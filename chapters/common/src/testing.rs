@@ -12,8 +12,8 @@ pub fn backends() -> &'static [(&'static str, Device)] {
     BACKENDS.get_or_init(every_backend)
 }
 
-/// The gradient of `loss` at `x` by central differences: $\partial L / \partial x_i \approx
-/// (L(x + \varepsilon e_i) - L(x - \varepsilon e_i)) / 2\varepsilon$, whose error shrinks like $\varepsilon^2$.
+/// The gradient of `loss` at `x` by central differences: ∂L/∂x_i ≈ (L(x + ε e_i) - L(x - ε e_i)) / (2ε), whose
+/// error shrinks like ε².
 pub fn central_differences(loss: impl Fn(&[f32]) -> f32, x: &[f32], eps: f32) -> Vec<f32> {
     (0..x.len())
         .map(|i| {
@@ -38,8 +38,8 @@ pub fn assert_gradients_agree(analytic: &[f32], numeric: &[f32], tolerance: f32,
 
 /// Checks the gradient autodiff computes for the input of `layer` (`[batch, t, d_in]` to any `[batch, t, d_out]`)
 /// against [`central_differences`], on `device` (which must have autodiff), with the scalar loss
-/// $L = \sum r \odot \mathrm{layer}(x)$ for fixed, uneven weights $r$ (so no two outputs count the same) at a fixed
-/// input $x$.
+/// L = Σ r ⊙ layer(x) for fixed, uneven weights r (so no two outputs count the same) at a fixed
+/// input x.
 pub fn assert_input_gradient_matches_finite_differences(
     device: &Device,
     input_shape: [usize; 3],

@@ -30,12 +30,11 @@ pub fn compression_curve(train: &str, held_out: &str, vocab_sizes: &[usize]) -> 
 // ANCHOR_END: compression_curve
 
 // ANCHOR: shift_matrix
-/// Exercise 2. The `[d_model, d_model]` matrix $M_k$ with $PE_{pos+k} = PE_{pos} M_k$ for every position (row
+/// Exercise 2. The `[d_model, d_model]` matrix M_k with PE[pos+k] = PE[pos] M_k for every position (row
 /// vectors), which shows that attention can express "k tokens back" as a linear function of the encoding.
 ///
-/// It is block diagonal: for each (sin, cos) pair with frequency $\omega_i$, the 2x2 block
-/// $\begin{pmatrix} \cos k\omega_i & -\sin k\omega_i \\ \sin k\omega_i & \cos k\omega_i \end{pmatrix}$
-/// maps $(\sin a, \cos a)$ to $(\sin(a + k\omega_i), \cos(a + k\omega_i))$.
+/// It is block diagonal: for each (sin, cos) pair with frequency ω_i, the 2x2 block with rows (cos kω_i, -sin kω_i)
+/// and (sin kω_i, cos kω_i) maps (sin a, cos a) to (sin(a + kω_i), cos(a + kω_i)).
 pub fn shift_matrix(k: i64, d_model: usize, device: &Device) -> Tensor<2> {
     assert!(d_model.is_multiple_of(2), "d_model must be even, got {d_model}");
     let mut m = vec![0f32; d_model * d_model];

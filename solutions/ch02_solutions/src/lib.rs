@@ -5,7 +5,7 @@
 //!
 //! 3. *When can a query have no visible key?* With padding on the left, a causal model's first positions are
 //!    padding, and the causal mask lets position 0 see only position 0, which the padding mask hides: nothing is
-//!    left. A literal softmax computes $e^{-\infty} / \sum e^{-\infty} = 0/0$, NaN, and the NaN spreads through every
+//!    left. A literal softmax computes e^(-∞) / Σ e^(-∞) = 0/0, NaN, and the NaN spreads through every
 //!    later layer and into the loss; `masked_softmax` returns a row of zeros, so that position outputs the zero
 //!    vector and the loss, which ignores padding, never sees it.
 
@@ -14,10 +14,10 @@ use burn::module::Param;
 use burn::prelude::*;
 
 // ANCHOR: relative_position_bias
-/// Exercise 1. A learned bias $b_{j-i}$ added to the score of query $i$ and key $j$, one number per offset
-/// $j - i$, clipped to $[-D, D]$ with $D$ = `max_distance` (T5 and Shaw et al. use the same idea):
+/// Exercise 1. A learned bias b_{j-i} added to the score of query i and key j, one number per offset
+/// j - i, clipped to [-D, D] with D = `max_distance` (T5 and Shaw et al. use the same idea):
 ///
-/// $$a_{ij} = \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d_k}} + b_{\mathrm{clip}(j - i)}\right).$$
+/// a_ij = softmax_j((q_i · k_j)/√d_k + b_{clip(j - i)}).
 ///
 /// Attention by itself is blind to order (chapter 2's permutation test); with this bias it is not, and it knows
 /// *relative* positions, so what it learns at one place in a sequence applies at every other.
@@ -37,7 +37,7 @@ impl RelativePositionBias {
         }
     }
 
-    /// The `[t_q, t_k]` matrix $B_{ij} = b_{\mathrm{clip}(j - i)}$.
+    /// The `[t_q, t_k]` matrix B_ij = b_{clip(j - i)}.
     pub fn matrix(&self, t_q: usize, t_k: usize) -> Tensor<2> {
         let device = self.table.device();
         let d = self.max_distance as i64;
@@ -72,9 +72,9 @@ impl RelativePositionBias {
 // ANCHOR_END: relative_position_bias
 
 // ANCHOR: attention_entropy
-/// Exercise 2. The entropy $H_i = -\sum_j a_{ij} \ln a_{ij}$ of each row of attention weights `[.., t_q, t_k]`,
-/// giving `[.., t_q]`: 0 when a query looks at a single key, $\ln n$ when it spreads evenly over $n$ keys. Masked
-/// keys (weight 0) contribute nothing, as $0 \ln 0 = 0$ by continuity.
+/// Exercise 2. The entropy H_i = -Σ_j a_ij ln a_ij of each row of attention weights `[.., t_q, t_k]`,
+/// giving `[.., t_q]`: 0 when a query looks at a single key, ln n when it spreads evenly over n keys. Masked
+/// keys (weight 0) contribute nothing, as 0 ln 0 = 0 by continuity.
 pub fn attention_entropy<const D: usize>(weights: Tensor<D>) -> Tensor<D> {
     let zero = weights.clone().equal_elem(0.0);
     // ln 0 = -inf and 0 * -inf = NaN: take the log of 1 at those entries instead, so they add 0.

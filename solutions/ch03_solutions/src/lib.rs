@@ -3,13 +3,13 @@
 //! 1. [`GroupedQueryAttention`]: several query heads share one key/value head (Llama 2 70B, Mistral), which shrinks
 //!    the key/value cache of text generation by the group size.
 //! 2. [`parameter_count`]: how many parameters multi-head and grouped-query attention have, in closed form. The
-//!    key/value cache holds $2 \cdot T \cdot h_{kv} \cdot d_{head}$ numbers per layer instead of
-//!    $2 \cdot T \cdot h \cdot d_{head}$: $h / h_{kv}$ times smaller (8 times for $h = 8$, $h_{kv} = 1$).
+//!    key/value cache holds 2 · T · h_kv · d_head numbers per layer instead of
+//!    2 · T · h · d_head: h / h_kv times smaller (8 times for h = 8, h_kv = 1).
 //!
-//! 3. *Why do the heads divide $d_{model}$?* So that $h$ heads cost what one head costs: $W^Q, W^K, W^V$ stay
-//!    $d_{model} \times d_{model}$ and the score matrices total $h \cdot T^2 \cdot d_{head} = T^2 d_{model}$
-//!    multiply-adds. Full-width heads would multiply the projections' parameters and arithmetic by $h$, and $W^O$
-//!    would grow to $h\,d_{model} \times d_{model}$ to bring the concatenation back to $d_{model}$.
+//! 3. *Why do the heads divide d_model?* So that h heads cost what one head costs: W^Q, W^K, W^V stay
+//!    d_model × d_model and the score matrices total h · T² · d_head = T² d_model
+//!    multiply-adds. Full-width heads would multiply the projections' parameters and arithmetic by h, and W^O
+//!    would grow to h·d_model × d_model to bring the concatenation back to d_model.
 
 use attention::{scaled_dot_product_attention, self_attention_mask};
 use burn::nn::{Linear, LinearConfig};
@@ -29,7 +29,7 @@ pub struct GroupedQueryAttentionConfig {
     pub bias: bool,
 }
 
-/// Grouped-query attention: $W^Q$ is `[d_model, d_model]` as before, but $W^K$ and $W^V$ are only
+/// Grouped-query attention: W^Q is `[d_model, d_model]` as before, but W^K and W^V are only
 /// `[d_model, n_kv_heads * d_head]`.
 #[derive(Module, Debug)]
 pub struct GroupedQueryAttention {
@@ -71,7 +71,7 @@ impl GroupedQueryAttentionConfig {
 }
 
 /// `[batch, n_kv, t, d_head]` to `[batch, n_kv * group, t, d_head]`, each key/value head repeated `group` times
-/// in a row, so that query head $i$ meets key/value head $\lfloor i / \text{group} \rfloor$.
+/// in a row, so that query head i meets key/value head ⌊i / group⌋.
 pub fn repeat_kv(x: Tensor<4>, group: usize) -> Tensor<4> {
     let [batch, n_kv, t, d_head] = x.dims();
     x.unsqueeze_dim::<5>(2)
@@ -99,9 +99,9 @@ impl GroupedQueryAttention {
 
 // ANCHOR: parameter_count
 /// Exercise 2. Parameters of grouped-query attention (multi-head attention when `n_kv_heads = n_heads`), with
-/// $d = $ `d_model` and $d_{kv} = n_{kv} \cdot d / h$:
-/// $W^Q, W^O$: $d^2$ each; $W^K, W^V$: $d \cdot d_{kv}$ each; biases $2d + 2d_{kv}$. For multi-head attention
-/// that is $4d^2 + 4d$.
+/// d = `d_model` and d_kv = n_kv · d / h:
+/// W^Q, W^O: d² each; W^K, W^V: d · d_kv each; biases 2d + 2d_kv. For multi-head attention
+/// that is 4d² + 4d.
 pub fn parameter_count(d_model: usize, n_heads: usize, n_kv_heads: usize, bias: bool) -> usize {
     let d_kv = n_kv_heads * d_model / n_heads;
     let weights = 2 * d_model * d_model + 2 * d_model * d_kv;

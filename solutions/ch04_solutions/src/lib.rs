@@ -23,7 +23,7 @@ fn source(src: &[usize], device: &Device) -> Tensor<2, Int> {
 }
 
 // ANCHOR: sequence_log_prob
-/// Exercise 2. $\log p(y \mid x) = \sum_i \log p(y_i \mid y_{<i}, x)$ for the answer `tgt` followed by EOS, in one
+/// Exercise 2. log p(y | x) = Σ_i log p(y_i | y_{<i}, x) for the answer `tgt` followed by EOS, in one
 /// teacher-forced pass.
 pub fn sequence_log_prob(model: &Transformer, src: &[usize], tgt: &[usize], device: &Device) -> f32 {
     let memory = model.encode(source(src, device), None);

@@ -1,18 +1,18 @@
 //! Worked answers to chapter 5's exercises. Each one is tested in `tests/`.
 //!
 //! 1. [`rotary_embedding`]: rotary position embeddings (RoPE, Su et al. 2021), the positions of LLaMA and most
-//!    models since: instead of adding $P_t$ to the input, rotate each query and key by an angle proportional to
-//!    its position, so that $q_m \cdot k_n$ depends on $m - n$ only.
+//!    models since: instead of adding P_t to the input, rotate each query and key by an angle proportional to
+//!    its position, so that q_m · k_n depends on m - n only.
 //! 2. [`bigram_loss`]: the loss of the best model that looks at one previous character only, the baseline a GPT
 //!    has to beat.
 //! 3. [`decay_everything`]: AdamW with weight decay on every parameter, for the weight-decay ablation.
 //!
 //! 4. *Why does a KV cache stop helping once the context is full, in this GPT?* Its positions are learned and
-//!    absolute: token $t$'s key was computed with $P_t$ added to its input. When the window slides by one, every
+//!    absolute: token t's key was computed with P_t added to its input. When the window slides by one, every
 //!    token moves to a new position, so every key and value changes and all of them must be recomputed. With
 //!    RoPE (exercise 1) the score depends only on the distance between query and key, so the cached keys stay
 //!    valid when the window slides and the cache keeps paying off (dropping the oldest entry is enough).
-//! 5. *What does weight decay on the layer-norm gains do?* It pulls $\gamma$ towards 0, i.e. it shrinks the output
+//! 5. *What does weight decay on the layer-norm gains do?* It pulls γ towards 0, i.e. it shrinks the output
 //!    of every normalisation, which the following weights then have to undo by growing: the decay fights the
 //!    architecture instead of regularising it. Expect the three runs to differ little on the baby configuration:
 //!    after 2,000 steps a 0.8M-parameter model is not overfitting yet (its train and validation losses are within
@@ -23,9 +23,9 @@ use burn::prelude::*;
 use gpt::TrainingConfig;
 
 // ANCHOR: rope
-/// Exercise 1. Rotates each pair of features $(x_{2i}, x_{2i+1})$ of `x: [batch, heads, t, d_head]` at position
-/// $p$ = `start` + its index by the angle $p\,\theta_i$, $\theta_i = 10000^{-2i/d}$:
-/// $(x_{2i}, x_{2i+1}) \mapsto (x_{2i}\cos p\theta_i - x_{2i+1}\sin p\theta_i,\; x_{2i}\sin p\theta_i + x_{2i+1}\cos p\theta_i)$.
+/// Exercise 1. Rotates each pair of features (x_{2i}, x_{2i+1}) of `x: [batch, heads, t, d_head]` at position
+/// p = `start` + its index by the angle pθ_i, θ_i = 10000^(-2i/d):
+/// (x_{2i}, x_{2i+1}) ↦ (x_{2i} cos pθ_i - x_{2i+1} sin pθ_i, x_{2i} sin pθ_i + x_{2i+1} cos pθ_i).
 /// Applied to queries and keys (not values) before their dot product.
 pub fn rotary_embedding(x: Tensor<4>, start: usize) -> Tensor<4> {
     let [batch, heads, t, d] = x.dims();
@@ -56,8 +56,8 @@ pub fn rotary_embedding(x: Tensor<4>, start: usize) -> Tensor<4> {
 // ANCHOR_END: rope
 
 // ANCHOR: bigram
-/// Exercise 2. The mean of $-\ln p(x_{t+1} \mid x_t)$ over `eval`, where $p$ is estimated from `train` by counting
-/// pairs with add-$\alpha$ smoothing: $p(b \mid a) = (n_{ab} + \alpha) / (n_a + \alpha V)$.
+/// Exercise 2. The mean of -ln p(x_{t+1} | x_t) over `eval`, where p is estimated from `train` by counting
+/// pairs with add-α smoothing: p(b | a) = (n_ab + α) / (n_a + α V).
 pub fn bigram_loss(train: &[u32], eval: &[u32], vocab_size: usize, alpha: f64) -> f64 {
     let mut counts = vec![0u64; vocab_size * vocab_size];
     for pair in train.windows(2) {

@@ -8,7 +8,7 @@ use common::testing::values;
 use gpt::RunConfig;
 use proptest::prelude::*;
 
-/// $q \cdot k$ for every query/key pair of one head: `[t, t]`.
+/// q · k for every query/key pair of one head: `[t, t]`.
 fn scores(q: Tensor<4>, k: Tensor<4>) -> Vec<f32> {
     values(q.matmul(k.swap_dims(2, 3)))
 }

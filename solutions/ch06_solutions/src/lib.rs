@@ -2,8 +2,8 @@
 //!
 //! 1. [`sentence_pairs`], [`NspHead`], [`nsp_loss`]: next-sentence prediction, BERT's second pretraining task.
 //!    Pairs `[CLS] A [SEP] B [SEP]` with segment ids 0 then 1; B follows A half of the time and is a random run
-//!    otherwise; a two-way classifier on the pooler's $\tanh(h_{[CLS]}W_p + b_p)$. Train on
-//!    $\mathcal L_{MLM} + \mathcal L_{NSP}$. What to expect (not measured here): a random run usually comes from
+//!    otherwise; a two-way classifier on the pooler's tanh(h_{[CLS]} W_p + b_p). Train on
+//!    ℒ_MLM + ℒ_NSP. What to expect (not measured here): a random run usually comes from
 //!    another scene, another speaker, other words, so most of the task is topic detection, which the masked-LM
 //!    learns anyway; RoBERTa (its table 2) found that removing NSP matched or improved every downstream task once
 //!    the segments were full-length spans.
@@ -99,7 +99,7 @@ impl NspHead {
     }
 }
 
-/// $\mathcal L_{NSP}$: the mean cross-entropy of the head's two-way prediction over `pairs` (padded with `pad`),
+/// ℒ_NSP: the mean cross-entropy of the head's two-way prediction over `pairs` (padded with `pad`),
 /// and how many it gets right. `bert` must have a pooler.
 pub fn nsp_loss(bert: &Bert, head: &NspHead, pairs: &[SentencePair], pad: u32, device: &Device) -> (Tensor<1>, usize) {
     let t = pairs.iter().map(|p| p.tokens.len()).max().expect("a batch of pairs");
@@ -183,9 +183,9 @@ pub fn words(tokens: &[u32], bpe: &BpeTokenizer, special: &SpecialTokens) -> Vec
 // ANCHOR_END: whole_word
 
 // ANCHOR: span
-/// Exercise 3. SpanBERT's choice: spans of length $\ell \sim \mathrm{Geometric}(q)$ clipped at `max_span`, each
+/// Exercise 3. SpanBERT's choice: spans of length ℓ ~ Geometric(q) clipped at `max_span`, each
 /// starting at a random non-special position and running over non-special tokens only, until at least a share
-/// `budget` of the non-special tokens is chosen. $q = 1/3$ gives a mean length of 3 before clipping.
+/// `budget` of the non-special tokens is chosen. q = 1/3 gives a mean length of 3 before clipping.
 pub fn span_choice(
     tokens: &[u32],
     special: &SpecialTokens,

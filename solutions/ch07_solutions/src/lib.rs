@@ -12,8 +12,8 @@ use classify::data::Message;
 use classify::training::{FineTuneConfig, fine_tune};
 use common::metrics::PrPoint;
 
-/// $-\sum_i w_{y_i} \log p(y_i \mid x_i) / \sum_i w_{y_i}$: each example weighs what its class weighs (PyTorch's
-/// `cross_entropy(weight=...)`, which also divides by the total weight). With weights $n / (2 n_c)$ a class of
+/// -Σ_i w_{y_i} log p(y_i | x_i) / Σ_i w_{y_i}: each example weighs what its class weighs (PyTorch's
+/// `cross_entropy(weight=...)`, which also divides by the total weight). With weights n / (2 n_c) a class of
 /// 13% weighs as much as one of 87%.
 pub fn weighted_cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>, class_weights: [f32; 2]) -> Tensor<1> {
     let n = labels.dims()[0];
@@ -23,9 +23,9 @@ pub fn weighted_cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>, class_w
     (log_p * weights.clone()).sum().neg() / weights.sum()
 }
 
-/// The lowest threshold on $p(\text{spam})$ whose precision is at least `target` on `curve` (from
+/// The lowest threshold on p(spam) whose precision is at least `target` on `curve` (from
 /// [`common::metrics::precision_recall_curve`] on validation scores): the most spam found without letting more
-/// than $1 - $ `target` of the flagged messages be ham. `None` if no threshold reaches the target.
+/// than 1 - `target` of the flagged messages be ham. `None` if no threshold reaches the target.
 pub fn threshold_for_precision(curve: &[PrPoint], target: f64) -> Option<PrPoint> {
     curve
         .iter()
@@ -42,8 +42,8 @@ pub struct RankResult {
     pub best_val_spam_f1: f64,
 }
 
-/// Fine-tunes a fresh copy of the backbone (`backbone()`) with LoRA at each of `ranks` ($\alpha = 2r$, so
-/// $\alpha / r$ stays 2), returning what each costs and the best validation spam $F_1$ it reaches.
+/// Fine-tunes a fresh copy of the backbone (`backbone()`) with LoRA at each of `ranks` (α = 2r, so
+/// α / r stays 2), returning what each costs and the best validation spam F_1 it reaches.
 pub fn rank_sweep(
     config: &FineTuneConfig,
     backbone: impl Fn() -> Pretrained,

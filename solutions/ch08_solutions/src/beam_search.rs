@@ -1,6 +1,6 @@
 //! Exercise 2: beam search. Greedy decoding keeps one sequence and takes the best next token; beam search keeps
-//! the $B$ sequences of highest log-probability $\sum_t \log p(y_t \mid y_{<t})$ and extends each by every token,
-//! keeping again the best $B$ of the $B \cdot V$ candidates. $B = 1$ is greedy decoding.
+//! the B sequences of highest log-probability Σ_t log p(y_t | y_{<t}) and extends each by every token,
+//! keeping again the best B of the B · V candidates. B = 1 is greedy decoding.
 
 use burn::tensor::activation::log_softmax;
 use gpt::{Gpt, KvCache};

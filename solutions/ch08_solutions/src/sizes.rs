@@ -1,5 +1,5 @@
 //! Exercise 1: GPT-2 by name. OpenAI released four sizes, all with the same vocabulary (50,257 tokens), context
-//! (1,024) and block; they differ in width $d$, depth $L$ and heads $h$ (always $d / h = 64$).
+//! (1,024) and block; they differ in width d, depth L and heads h (always d / h = 64).
 
 use gpt2::{Gpt2Config, Gpt2Error};
 
@@ -54,8 +54,8 @@ impl Gpt2Size {
         .expect("a valid GPT-2 configuration")
     }
 
-    /// Parameters, counted by chapter 5's closed form: $V d + T d$ for the embeddings, $12 d^2 + 13 d$ per block
-    /// (attention $4d^2 + 4d$, MLP $8d^2 + 5d$, two norms $4d$), $2d$ for the final norm; the head is the token
+    /// Parameters, counted by chapter 5's closed form: V d + T d for the embeddings, 12 d² + 13 d per block
+    /// (attention 4d² + 4d, MLP 8d² + 5d, two norms 4d), 2d for the final norm; the head is the token
     /// embedding again.
     pub fn num_params(&self) -> Result<usize, Gpt2Error> {
         Ok(self.config().to_gpt()?.num_params())

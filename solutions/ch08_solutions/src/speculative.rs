@@ -1,8 +1,8 @@
 //! Exercise 3: speculative decoding (Leviathan, Kalman and Matias, 2023; Chen et al., 2023). A small draft model
-//! $q$ proposes $k$ tokens one by one; the large target model $p$ scores all of them in one forward pass (the KV
-//! cache makes that pass cost about as much as one token's when memory-bound). Each drafted token $x$ is kept with
-//! probability $\min(1, p(x)/q(x))$; the first one rejected is replaced by a draw from the residual
-//! $\mathrm{norm}(\max(0, p - q))$, and when all $k$ are kept the target's last distribution gives one more. Every
+//! q proposes k tokens one by one; the large target model p scores all of them in one forward pass (the KV
+//! cache makes that pass cost about as much as one token's when memory-bound). Each drafted token x is kept with
+//! probability min(1, p(x)/q(x)); the first one rejected is replaced by a draw from the residual
+//! norm(max(0, p - q)), and when all k are kept the target's last distribution gives one more. Every
 //! token is then distributed exactly as the target alone would draw it: a faster way to the same samples.
 
 use common::rng::SplitMix64;
@@ -25,12 +25,12 @@ pub struct Speculation {
 }
 
 // ANCHOR: accept
-/// The verification rule for a token `drafted` from $q$: kept with probability $\min(1, p(x)/q(x))$, otherwise
-/// replaced by a draw from $\mathrm{norm}(\max(0, p - q))$. Returns the token and whether the draft was kept.
+/// The verification rule for a token `drafted` from q: kept with probability min(1, p(x)/q(x)), otherwise
+/// replaced by a draw from norm(max(0, p - q)). Returns the token and whether the draft was kept.
 ///
-/// Why the output follows $p$: $P(y) = q(y)\min(1, p(y)/q(y)) + \beta\, r(y)$ where $\beta = \sum_x \max(0, q(x) -
-/// p(x))$ is the probability of a rejection and $r(y) = \max(0, p(y) - q(y)) / \beta$; the first term is
-/// $\min(q(y), p(y))$, the second $\max(0, p(y) - q(y))$, and they add up to $p(y)$.
+/// Why the output follows p: P(y) = q(y)·min(1, p(y)/q(y)) + β·r(y) where β = Σ_x max(0, q(x) - p(x)) is the
+/// probability of a rejection and r(y) = max(0, p(y) - q(y)) / β; the first term is min(q(y), p(y)), the second
+/// max(0, p(y) - q(y)), and they add up to p(y).
 pub fn accept_or_resample(drafted: usize, p: &[f32], q: &[f32], rng: &mut SplitMix64) -> (usize, bool) {
     let keep = (p[drafted] / q[drafted]).min(1.0);
     if (rng.next_f64() as f32) < keep {

@@ -8,7 +8,7 @@ use common::testing::{assert_input_gradient_matches_finite_differences, backends
 use cpu_speed::causal_softmax::causal_softmax;
 use proptest::prelude::*;
 
-/// Chapter 2's way: scale, then [`masked_softmax`] with query $i$ allowed keys $0..=past + i$.
+/// Chapter 2's way: scale, then [`masked_softmax`] with query i allowed keys 0..=past + i.
 fn chapter_2<const D: usize>(scores: Tensor<D>, scale: f64, past: usize) -> Tensor<D> {
     let shape = scores.shape();
     let (t_q, t_k) = (shape[D - 2], shape[D - 1]);

@@ -7,7 +7,7 @@ use common::testing::{assert_input_gradient_matches_finite_differences, backends
 use cpu_speed::gelu::{gelu, gelu_and_derivative};
 use proptest::prelude::*;
 
-/// $\Phi(x) = \tfrac12 + \int_0^x \varphi(t)\,dt$ in `f64` by Simpson's rule on 2,000 intervals: a reference that
+/// Φ(x) = ½ + ∫_0^x φ(t) dt in `f64` by Simpson's rule on 2,000 intervals: a reference that
 /// shares nothing with any `erf` formula, accurate far beyond `f32`'s precision.
 fn normal_cdf(x: f64) -> f64 {
     let density = |t: f64| (-t * t / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
@@ -140,7 +140,7 @@ fn its_gradient_matches_central_finite_differences() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// GELU' is the slope of GELU: a secant over a short interval around $x$ has the kernel's derivative.
+    /// GELU' is the slope of GELU: a secant over a short interval around x has the kernel's derivative.
     #[test]
     fn the_derivative_is_the_slope(x in -8.0f32..8.0) {
         let h = 1e-2f32;

@@ -141,7 +141,7 @@ impl RunConfig {
 // ANCHOR: validate
 impl GptConfig {
     /// The settings a GPT can be built with: at least one token, position, layer, head and dimension; heads that
-    /// split the width evenly ($d_h = d / h$); dropout a probability below 1 (at 1 nothing would get through).
+    /// split the width evenly (d_h = d / h); dropout a probability below 1 (at 1 nothing would get through).
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         Checks::new("model configuration")
             .at_least("vocab_size", self.vocab_size, 1)
@@ -162,7 +162,7 @@ impl GptConfig {
 
 impl TrainingConfig {
     /// The settings a run can train with: batches and estimates of at least one window, finite positive rates
-    /// with the floor below the peak, Adam's betas in $[0, 1)$, a finite non-negative decay, a positive clip.
+    /// with the floor below the peak, Adam's betas in [0, 1), a finite non-negative decay, a positive clip.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         Checks::new("training configuration")
             .at_least("batch_size", self.batch_size, 1)

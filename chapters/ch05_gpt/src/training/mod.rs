@@ -34,8 +34,8 @@ use device::read_scalars;
 pub type Forward = fn(&Gpt, Tensor<2, Int>) -> Tensor<3>;
 
 // ANCHOR: loss
-/// The language-modelling loss: mean over all $B \times T$ positions of $-\log p(y_t \mid x_{\le t})$.
-/// At initialisation every token is about equally likely, so it starts near $\ln V$.
+/// The language-modelling loss: mean over all B × T positions of -log p(y_t | x_{≤t}).
+/// At initialisation every token is about equally likely, so it starts near ln V.
 pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
     let [batch, t, vocab] = logits.dims();
     let log_p = log_softmax(logits.reshape([batch * t, vocab]), 1);
@@ -45,8 +45,8 @@ pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
 
 // ANCHOR: optimizer
 /// nanoGPT's AdamW for `model`: the kit's [`adamw`], which decays the 2-D parameters (weight matrices,
-/// embeddings) and not the 1-D ones (biases, layer-norm gains and shifts), with $\beta_2 = 0.99$ and
-/// $\varepsilon = 10^{-8}$.
+/// embeddings) and not the 1-D ones (biases, layer-norm gains and shifts), with β_2 = 0.99 and
+/// ε = 10⁻⁸.
 pub fn optimizer(config: &TrainingConfig, model: &Gpt) -> ModuleOptimizer {
     let config = AdamWConfig::new()
         .with_beta_1(config.beta1)
@@ -249,8 +249,8 @@ impl Trainer {
     }
 
     // ANCHOR: whole_split
-    /// The mean loss over every window of `block_size` tokens that tiles `ids` end to end, $\lfloor (N - 1) / T
-    /// \rfloor$ of them (a tail too short for one is left out), with dropout off: the split's loss without the
+    /// The mean loss over every window of `block_size` tokens that tiles `ids` end to end, ⌊(N - 1) / T⌋ of
+    /// them (a tail too short for one is left out), with dropout off: the split's loss without the
     /// sampling noise of [`Trainer::evaluate`]'s estimate (about 0.01 for nanoGPT's 20 batches), so two runs can be
     /// compared on it. Computed `batch_size` windows at a time, on as many threads as the trainer has shards.
     pub fn whole_split_loss(&self, ids: &[u32]) -> Result<f64, GptError> {

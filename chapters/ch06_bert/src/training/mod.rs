@@ -315,8 +315,8 @@ pub fn score(
 
 // ANCHOR: baselines
 /// The two baselines a masked-LM must beat, on the chosen positions of `masked`, from token counts of `train`:
-/// always answering the most frequent token (its accuracy), and the unigram distribution $q$ (its loss
-/// $-\frac{1}{|M|}\sum \log q(x_i)$, with add-one smoothing so that no token has probability 0).
+/// always answering the most frequent token (its accuracy), and the unigram distribution q (its loss
+/// -1/|M| Σ log q(x_i), with add-one smoothing so that no token has probability 0).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Baselines {
     pub most_frequent_accuracy: f64,

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 /// The parts of a BLEU score, for reporting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bleu {
-    /// $100 \cdot \mathrm{BP} \cdot \exp(\frac14 \sum_{n=1}^{4} \log p_n)$, as sacreBLEU reports it.
+    /// 100 · BP · exp(1/4 Σ_{n=1}⁴ log p_n), as sacreBLEU reports it.
     pub score: f64,
-    /// The modified n-gram precisions $p_1..p_4$, in percent.
+    /// The modified n-gram precisions p_1..p_4, in percent.
     pub precisions: [f64; 4],
-    /// $\mathrm{BP} = 1$ if the hypotheses are longer than the references in total ($c > r$), else $e^{1 - r/c}$.
+    /// BP = 1 if the hypotheses are longer than the references in total (c > r), else e^(1 - r/c).
     pub brevity_penalty: f64,
 }
 
@@ -25,10 +25,10 @@ fn ngram_counts<'a>(tokens: &'a [&'a str], n: usize) -> HashMap<&'a [&'a str], u
 // ANCHOR: corpus_bleu
 /// BLEU of `hypotheses` against one reference each; sentences are token lists.
 ///
-/// For each $n \le 4$, the *modified precision* $p_n$ counts each hypothesis n-gram as correct at most as many
+/// For each n ≤ 4, the *modified precision* p_n counts each hypothesis n-gram as correct at most as many
 /// times as it occurs in the reference ("the the the" earns one "the" against "the cat"), summed over the whole
 /// corpus before dividing. Precision alone rewards short, safe output, so the *brevity penalty* BP punishes a
-/// corpus of hypotheses shorter than its references. Any $p_n = 0$ makes BLEU 0 (no smoothing).
+/// corpus of hypotheses shorter than its references. Any p_n = 0 makes BLEU 0 (no smoothing).
 pub fn corpus_bleu(hypotheses: &[Vec<&str>], references: &[Vec<&str>]) -> Bleu {
     assert_eq!(hypotheses.len(), references.len(), "one reference per hypothesis");
     let (mut matches, mut totals) = ([0usize; 4], [0usize; 4]);

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 // ANCHOR: confusion
-/// `counts[i][j]`: how many examples of true class $i$ were predicted as class $j$. The diagonal holds the right
+/// `counts[i][j]`: how many examples of true class i were predicted as class j. The diagonal holds the right
 /// answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
@@ -38,30 +38,30 @@ impl ConfusionMatrix {
         self.counts.iter().flatten().sum()
     }
 
-    /// Share of right answers: $\sum_i n_{ii} / n$.
+    /// Share of right answers: Σ_i n_ii / n.
     pub fn accuracy(&self) -> f64 {
         let right: usize = (0..self.num_classes()).map(|i| self.counts[i][i]).sum();
         ratio(right, self.total())
     }
 
-    /// Precision of class $c$: of the examples predicted $c$, the share that are $c$: $TP / (TP + FP)$.
+    /// Precision of class c: of the examples predicted c, the share that are c: TP / (TP + FP).
     pub fn precision(&self, c: usize) -> f64 {
         let predicted_c: usize = self.counts.iter().map(|row| row[c]).sum();
         ratio(self.counts[c][c], predicted_c)
     }
 
-    /// Recall of class $c$: of the examples of class $c$, the share predicted $c$: $TP / (TP + FN)$.
+    /// Recall of class c: of the examples of class c, the share predicted c: TP / (TP + FN).
     pub fn recall(&self, c: usize) -> f64 {
         ratio(self.counts[c][c], self.support(c))
     }
 
-    /// $F_1$ of class $c$, the harmonic mean of its precision $P$ and recall $R$: $2PR / (P + R)$.
+    /// F_1 of class c, the harmonic mean of its precision P and recall R: 2PR / (P + R).
     pub fn f1(&self, c: usize) -> f64 {
         let (p, r) = (self.precision(c), self.recall(c));
         if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
     }
 
-    /// How many examples are of class $c$.
+    /// How many examples are of class c.
     pub fn support(&self, c: usize) -> usize {
         self.counts[c].iter().sum()
     }
@@ -77,7 +77,7 @@ fn ratio(numerator: usize, denominator: usize) -> f64 {
 }
 
 // ANCHOR: report
-/// Precision, recall and $F_1$ of one class (or their average over classes), and how many examples it has.
+/// Precision, recall and F_1 of one class (or their average over classes), and how many examples it has.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
     pub precision: f64,
@@ -141,7 +141,7 @@ pub struct PrPoint {
 }
 
 /// The precision and recall at every distinct score taken as the threshold, highest threshold first (recall
-/// rising): `positive[i]` says whether example $i$ is of the positive class, `scores[i]` how positive the model
+/// rising): `positive[i]` says whether example i is of the positive class, `scores[i]` how positive the model
 /// thinks it is. scikit-learn's `precision_recall_curve`, without the (precision 1, recall 0) point it appends.
 pub fn precision_recall_curve(positive: &[bool], scores: &[f64]) -> Vec<PrPoint> {
     assert_eq!(positive.len(), scores.len(), "one score per example");
@@ -170,7 +170,7 @@ pub fn precision_recall_curve(positive: &[bool], scores: &[f64]) -> Vec<PrPoint>
 }
 
 /// Average precision, the area under the precision-recall curve as a step function:
-/// $\mathrm{AP} = \sum_k (R_k - R_{k-1})\, P_k$ over the thresholds from the highest down, $R_0 = 0$
+/// AP = Σ_k (R_k - R_{k-1})·P_k over the thresholds from the highest down, R_0 = 0
 /// (scikit-learn's `average_precision_score`; no interpolation).
 pub fn average_precision(positive: &[bool], scores: &[f64]) -> f64 {
     let mut previous_recall = 0.0;

@@ -3,8 +3,8 @@
 //! "connect", so that ROUGE counts a word's forms as one.
 //!
 //! A word is read as consonants (C) and vowels (V): a, e, i, o, u, and y after a consonant. Any word is
-//! $[C](VC)^m[V]$, and $m$, its *measure*, says how much of a word is left: most rules remove a suffix only if the
-//! stem keeps $m > 0$ (or $m > 1$), so that "relate" loses no "-ate" while "activate" does. Five steps each apply
+//! `[C](VC)^m[V]`, and m, its *measure*, says how much of a word is left: most rules remove a suffix only if the
+//! stem keeps m > 0 (or m > 1), so that "relate" loses no "-ate" while "activate" does. Five steps each apply
 //! the first rule whose suffix the word ends with, in order.
 
 /// Which letters of `word` are consonants: not a vowel, except that "y" after a consonant is a vowel.
@@ -21,7 +21,7 @@ fn consonants(word: &[u8]) -> Vec<bool> {
     flags
 }
 
-/// $m$ in $[C](VC)^m[V]$: how many times a vowel is followed by a consonant.
+/// m in `[C](VC)^m[V]`: how many times a vowel is followed by a consonant.
 fn measure(stem: &[u8]) -> usize {
     consonants(stem).windows(2).filter(|pair| !pair[0] && pair[1]).count()
 }
@@ -183,7 +183,7 @@ fn step3(word: Vec<u8>) -> Vec<u8> {
     )
 }
 
-/// The last suffixes, where the stem keeps $m > 1$: "revival" → "reviv", "adoption" → "adopt".
+/// The last suffixes, where the stem keeps m > 1: "revival" → "reviv", "adoption" → "adopt".
 fn step4(word: Vec<u8>) -> Vec<u8> {
     let ion = |stem: &[u8]| measure(stem) > 1 && matches!(stem.last(), Some(b's' | b't'));
     let rules: [(&str, &str, Condition); 19] = [

@@ -5,13 +5,13 @@
 //!
 //! Where BLEU (chapter 4) asks how much of the output is right (precision, with a brevity penalty), ROUGE was made
 //! for summaries and reports both sides: precision (of the prediction's units, how many the reference has),
-//! recall (of the reference's, how many the prediction has) and their harmonic mean $F_1$.
+//! recall (of the reference's, how many the prediction has) and their harmonic mean F_1.
 
 use std::collections::HashMap;
 
 use super::porter::porter_stem;
 
-/// Precision, recall and $F_1 = 2PR/(P + R)$ (0 when both are 0).
+/// Precision, recall and F_1 = 2PR/(P + R) (0 when both are 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RougeScore {
     pub precision: f64,
@@ -110,8 +110,8 @@ fn ngram_counts(tokens: &[String], n: usize) -> HashMap<&[String], usize> {
 // ANCHOR_END: rouge_n
 
 // ANCHOR: rouge_l
-/// ROUGE-L: the longest common subsequence (words in the same order, gaps allowed), $P = \mathrm{LCS}/|p|$,
-/// $R = \mathrm{LCS}/|r|$.
+/// ROUGE-L: the longest common subsequence (words in the same order, gaps allowed), P = LCS/|p|,
+/// R = LCS/|r|.
 pub fn rouge_l(reference: &[String], prediction: &[String]) -> RougeScore {
     if reference.is_empty() || prediction.is_empty() {
         return RougeScore::ZERO;
@@ -163,7 +163,7 @@ fn lcs_positions(a: &[String], b: &[String]) -> Vec<usize> {
 // ANCHOR: rouge_lsum
 /// ROUGE-Lsum (the paper's summary-level LCS): texts are split into sentences at newlines; for each reference
 /// sentence, the union of its LCS positions with every predicted sentence counts as hits, each word at most as
-/// often as either text has it; $P$ and $R$ divide by the words of the whole prediction and reference.
+/// often as either text has it; P and R divide by the words of the whole prediction and reference.
 pub fn rouge_lsum(reference: &str, prediction: &str) -> RougeScore {
     rouge_lsum_by(reference, prediction, rouge_tokenize)
 }

@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 
 // ANCHOR: adamw
 /// AdamW (Loshchilov and Hutter, 2019) configured by `config`, whose decoupled weight decay
-/// $\theta \leftarrow \theta - \eta\lambda\theta$ applies to `model`'s parameters of rank 2 or more (weight matrices,
+/// θ ← θ - ηλθ applies to `model`'s parameters of rank 2 or more (weight matrices,
 /// embeddings) and not to those of rank 1 (biases, layer-norm gains and shifts).
 ///
 /// Why: decay pulls a parameter towards 0. For a matrix that is a useful pressure towards small weights; a
@@ -53,7 +53,7 @@ impl ModuleVisitor for RankOneParameters {
 /// (PyTorch's `clip_grad_norm_`), and returns the norm before clipping. One exploding gradient then shrinks the
 /// whole step instead of only its own tensor, so the update keeps its direction.
 ///
-/// Every gradient is multiplied by $\min(1, c / (\lVert g \rVert + 10^{-6}))$, $c$ = `max_norm`, computed on the
+/// Every gradient is multiplied by min(1, c / (‖g‖ + 10⁻⁶)), c = `max_norm`, computed on the
 /// device: reading the norm first, to decide whether to clip, would make the program wait for the device in the
 /// middle of every step.
 pub fn clip_global_norm<M: Module>(
@@ -131,7 +131,7 @@ mod tests {
         }
     }
 
-    /// With zero gradients Adam's update is 0, so what changes is the decay alone: $\theta (1 - \eta\lambda)$. The
+    /// With zero gradients Adam's update is 0, so what changes is the decay alone: θ (1 - ηλ). The
     /// groups go by path, so a fresh model of the same shape put in the first one's place (as when weights are
     /// loaded from elsewhere) is treated the same.
     #[test]

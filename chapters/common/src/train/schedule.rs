@@ -3,31 +3,33 @@
 use serde::{Deserialize, Serialize};
 
 // ANCHOR: schedule
-/// nanoGPT's `get_lr`, the one schedule every chapter trains with. At step $t$ (counted from 0), with warm-up
-/// length $w$, end of the decay $D$, peak $\eta_{max}$ and floor $\eta_{min}$:
+/// nanoGPT's `get_lr`, the one schedule every chapter trains with. At step t (counted from 0), with warm-up
+/// length w, end of the decay D, peak η_max and floor η_min:
 ///
-/// $$\eta_t = \begin{cases} \eta_{max}\,\frac{t + 1}{w + 1} & t < w \\
-/// \eta_{min} + \frac12(\eta_{max} - \eta_{min})\left(1 + \cos\left(\pi\,\frac{t - w}{D - w}\right)\right) & w \le t \le D \\
-/// \eta_{min} & t > D \end{cases}$$
+/// ```text
+/// η_t = η_max · (t + 1)/(w + 1)                               for t < w
+///       η_min + ½(η_max - η_min)(1 + cos(π(t - w)/(D - w)))   for w ≤ t ≤ D
+///       η_min                                                 for t > D
+/// ```
 ///
-/// The first step already moves ($\eta_0 = \eta_{max} / (w + 1)$, not 0) and the peak is reached at $t = w$.
+/// The first step already moves (η_0 = η_max / (w + 1), not 0) and the peak is reached at t = w.
 /// Why warm up at all: Adam divides each step by its running estimate of the gradient's size, which after a
 /// handful of steps rests on a handful of samples; large early steps taken on it can throw a freshly initialised
 /// network somewhere it never recovers from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WarmupCosine {
-    /// $\eta_{max}$, reached at the end of the warm-up.
+    /// η_max, reached at the end of the warm-up.
     pub peak: f64,
-    /// $\eta_{min}$, where the cosine ends.
+    /// η_min, where the cosine ends.
     pub floor: f64,
-    /// $w$.
+    /// w.
     pub warmup_steps: usize,
-    /// $D$: the step at which the rate reaches the floor (usually the last step of the run).
+    /// D: the step at which the rate reaches the floor (usually the last step of the run).
     pub decay_end: usize,
 }
 
 impl WarmupCosine {
-    /// $\eta_t$ for `step` $= t$.
+    /// η_t for `step` = t.
     pub fn at(&self, step: usize) -> f64 {
         let (peak, floor, warmup) = (self.peak, self.floor, self.warmup_steps);
         if step < warmup {
