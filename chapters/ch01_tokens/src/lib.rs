@@ -9,7 +9,7 @@
 //! - [`bpe`]: byte-level byte-pair encoding, the tokenizer of GPT-2, trained from scratch;
 //! - [`embedding`]: token embeddings, the sinusoidal positional encoding of "Attention Is All You Need", and
 //!   learned positional embeddings;
-//! - [`plots`]: heatmaps (used here for the positional encoding, later for attention weights).
+//! - [`plots`]: the positional encoding as a heatmap.
 
 pub mod bpe;
 pub mod char_tokenizer;

@@ -1,14 +1,14 @@
-//! The chapter's figures: attention over a real sentence, and why scores are divided by $\sqrt{d_k}$.
+//! The chapter's figures: attention over a real sentence, and why scores are divided by √d_k.
 
 use std::error::Error;
 use std::path::Path;
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use common::figures::{draw_heatmap, draw_marked_line, tick_label};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use tokens::InputEmbeddingConfig;
-use tokens::plots::draw_labelled_heatmap;
 
 use crate::{causal_mask, masked_softmax, scaled_dot_product_attention};
 
@@ -40,9 +40,9 @@ pub fn embed_sentence(sentence: &str, d_model: usize, device: &Device) -> (Vec<S
 }
 
 /// Attention weights `[t, t]` over the words of `sentence` before any training, with the identity as projections:
-/// $Q = K = V = X$ from [`embed_sentence`]. Then $q_i \cdot k_j$ is large when word $j$ *is* word $i$ (the same
-/// random vector) and, more weakly, when $j$ is near $i$ (similar positional encodings): attention finds repeats
-/// and neighbours.
+/// Q = K = V = X from [`embed_sentence`]. Then q_i · k_j is large when word j *is* word i (the same
+/// random vector): attention finds the word itself and its repeats. Nearby positions have similar encodings too, but
+/// beside a random vector's match with itself that similarity is too small to show.
 ///
 /// Returns the words (the axis labels) and the rows of weights.
 pub fn sentence_attention(
@@ -62,9 +62,9 @@ pub fn sentence_attention(
 // ANCHOR: softmax_sharpness
 /// How peaked attention is, with and without the scaling: for each `d_k`, draws `queries` random queries against
 /// `keys` random keys (components i.i.d. N(0, 1)) and returns `(d_k, scaled, unscaled)`, the mean weight the softmax
-/// gives its favourite key when the scores are $q \cdot k / \sqrt{d_k}$ and when they are $q \cdot k$.
+/// gives its favourite key when the scores are q · k / √d_k and when they are q · k.
 ///
-/// A weight of $1/\text{keys}$ means attention is uniform; 1 means it is one-hot and its gradient has vanished.
+/// A weight of 1/keys means attention is uniform; 1 means it is one-hot and its gradient has vanished.
 pub fn softmax_sharpness(d_ks: &[usize], queries: usize, keys: usize, device: &Device) -> Vec<(usize, f32, f32)> {
     let top_weight = |scores: Tensor<2>| {
         let top = masked_softmax(scores, None, 1).max_dim(1);
@@ -96,11 +96,11 @@ pub fn draw_sentence_attention<DB: DrawingBackend>(
     weights: &[Vec<f32>],
     title: &str,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    draw_labelled_heatmap(area, weights, title, ("key", words), ("query", words))?;
+    draw_heatmap(area, weights, title, ("key", words), ("query", words))?;
     area.present()
 }
 
-/// Line chart of [`softmax_sharpness`]: the favourite key's weight against $d_k$ (log scale), both ways.
+/// Line chart of [`softmax_sharpness`]: the favourite key's weight against d_k (log scale), both ways.
 pub fn draw_softmax_sharpness<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     sharpness: &[(usize, f32, f32)],
@@ -116,12 +116,19 @@ pub fn draw_softmax_sharpness<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d((1f64..largest).log_scale(), 0f64..1.05)?;
+        .build_cartesian_2d(
+            (1f64..largest)
+                .log_scale()
+                .with_key_points(sharpness.iter().map(|s| s.0 as f64).collect()),
+            0f64..1.05,
+        )?;
     chart
         .configure_mesh()
         .x_desc("d_k (log scale)")
         .y_desc("mean largest softmax weight")
         .label_style(("sans-serif", 13))
+        .x_label_formatter(&|d_k| tick_label(*d_k))
+        .y_label_formatter(&|weight| tick_label(*weight))
         .draw()?;
     let uniform = 1.0 / keys as f64;
     let lines = [
@@ -142,7 +149,7 @@ pub fn draw_softmax_sharpness<DB: DrawingBackend>(
         ),
     ];
     for (label, colour, points) in lines {
-        tokens::plots::draw_marked_line(&mut chart, label, colour, points)?;
+        draw_marked_line(&mut chart, label, colour, points)?;
     }
     chart
         .configure_series_labels()

@@ -5,16 +5,16 @@ use std::path::Path;
 
 use attention::plots::{SENTENCE, embed_sentence, rows_of};
 use burn::prelude::*;
+use common::figures::draw_heatmap;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use tokens::plots::draw_labelled_heatmap;
 
 use crate::MultiHeadAttentionConfig;
 
 // ANCHOR: head_weights
 /// Each head's attention weights `[t, t]` over the words of `sentence` (embedded as in chapter 2), for a freshly
-/// initialised [`MultiHeadAttention`](crate::MultiHeadAttention) of `n_heads` heads: different random $W_i^Q$,
-/// $W_i^K$ give each head its own pattern before any training has taught it what to look for.
+/// initialised [`MultiHeadAttention`](crate::MultiHeadAttention) of `n_heads` heads: different random W_i^Q,
+/// W_i^K give each head its own pattern before any training has taught it what to look for.
 pub fn head_weights(
     sentence: &str,
     d_model: usize,
@@ -45,7 +45,7 @@ pub fn draw_heads<DB: DrawingBackend>(
     area.fill(&WHITE)?;
     let grid = area.split_evenly((heads.len().div_ceil(columns), columns));
     for (i, (cell, weights)) in grid.iter().zip(heads).enumerate() {
-        draw_labelled_heatmap(
+        draw_heatmap(
             cell,
             weights,
             &format!("head {}", i + 1),

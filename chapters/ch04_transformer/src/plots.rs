@@ -41,7 +41,7 @@ pub fn draw_cross_attention<DB: DrawingBackend>(
     tgt: &[String],
     weights: &[Vec<f32>],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    tokens::plots::draw_labelled_heatmap(
+    common::figures::draw_heatmap(
         area,
         weights,
         "Cross-attention: which words each digit reads",
@@ -72,6 +72,9 @@ pub fn draw_gradient_profiles<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("decoder layer (1 = next to the input)")
         .y_desc("‖∂L/∂W1‖")
+        .x_labels(post.len())
+        .x_label_formatter(&|layer| common::figures::tick_label(*layer))
+        .y_label_formatter(&|norm| common::figures::tick_label(*norm))
         .draw()?;
     for (label, colour, norms) in [("post-LN (the paper)", RED, post), ("pre-LN (GPT-2)", BLUE, pre)] {
         let points: Vec<(f64, f64)> = norms
@@ -79,7 +82,7 @@ pub fn draw_gradient_profiles<DB: DrawingBackend>(
             .enumerate()
             .map(|(i, &n)| (i as f64 + 1.0, n as f64))
             .collect();
-        tokens::plots::draw_marked_line(&mut chart, label, colour, points)?;
+        common::figures::draw_marked_line(&mut chart, label, colour, points)?;
     }
     chart
         .configure_series_labels()

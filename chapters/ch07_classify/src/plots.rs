@@ -22,7 +22,13 @@ pub fn draw_pr_curves<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(48)
         .build_cartesian_2d(0.0..1.0, 0.0..1.02)?;
-    chart.configure_mesh().x_desc("recall").y_desc("precision").draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("recall")
+        .y_desc("precision")
+        .x_label_formatter(&|recall| common::figures::tick_label(*recall))
+        .y_label_formatter(&|precision| common::figures::tick_label(*precision))
+        .draw()?;
     for (i, (name, curve)) in curves.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let mut points = vec![(0.0, curve.first().map_or(1.0, |p| p.precision))];

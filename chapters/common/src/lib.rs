@@ -1,8 +1,9 @@
 //! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]) and
 //! pretrained models ([`hub`]) and reading their weights ([`weights`]), scoring models ([`metrics`]), the training
 //! kit ([`train`]: schedule, optimiser, clipping, history, checkpoints, run directories), the command-line flags
-//! ([`cli`]), checking configurations ([`config`]), drawing the loss curve, rasterising the book's figures and
-//! checking them against the code that draws them ([`figures`]), and what the chapters' tests share ([`testing`]).
+//! ([`cli`]), checking configurations ([`config`]), the figures every chapter draws (loss curves, heatmaps, confusion
+//! matrices), rasterising them and checking them against the code that draws them ([`figures`]), printing small
+//! tensors for the notebooks ([`display`]), and what the chapters' tests share ([`testing`]).
 //!
 //! Nothing here is about language models; it is the plumbing that lets each chapter's code run unchanged on the
 //! CPU (burn's `flex` backend) or a GPU (burn's `wgpu` backend), and find Tiny Shakespeare and the SMS Spam
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod display;
 pub mod figures;
 pub mod hub;
 pub mod metrics;
@@ -22,3 +24,4 @@ pub mod weights;
 
 pub use data::{DataError, DataFile, SMS_SPAM, TINY_SHAKESPEARE};
 pub use device::{DeviceChoice, DeviceError, SelectedDevice, every_backend, select_device};
+pub use display::show;

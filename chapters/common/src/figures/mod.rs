@@ -1,13 +1,73 @@
 //! The book's figures: each is drawn by a chapter's code as SVG, rasterised to PNG where a file viewer needs one,
-//! and kept honest by a test that redraws it and compares. The one figure every training chapter draws, the loss
-//! curve, is here.
+//! and kept honest by a test that redraws it and compares. The kinds every chapter draws are here: the loss curve
+//! ([`loss_curve`]), heatmaps and confusion matrices ([`heatmap`]), lines with marked points, and the numbering of
+//! their axes ([`nice_ticks`], [`tick_label`]).
 
 use std::error::Error;
 use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::train::LossPoint;
+pub mod heatmap;
+pub mod loss_curve;
+
+pub use heatmap::{Axis, draw_confusion_matrix, draw_heatmap};
+#[cfg(feature = "png")]
+pub use loss_curve::write_loss_curve_png;
+pub use loss_curve::{draw_loss_curve, loss_ticks, write_loss_curve_svg};
+
+/// Round numbers from `lo` to `hi` to number an axis with: evenly spaced by 1, 2 or 5 times a power of ten, the
+/// widest such spacing that still gives at least `at_least` of them. Empty for an empty or infinite range.
+pub fn nice_ticks(lo: f64, hi: f64, at_least: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        return Vec::new();
+    }
+    let ticks = |step: f64| -> Vec<f64> {
+        let (first, last) = ((lo / step - 1e-9).ceil() as i64, (hi / step + 1e-9).floor() as i64);
+        // Rounded to nine decimals, so that 3 x 0.2 is labelled 0.6 and not 0.6000000000000001.
+        (first..=last).map(|i| (i as f64 * step * 1e9).round() / 1e9).collect()
+    };
+    let mut power = (hi - lo).log10().ceil() as i32;
+    loop {
+        for mantissa in [5.0, 2.0, 1.0] {
+            let found = ticks(mantissa * 10f64.powi(power));
+            if found.len() >= at_least {
+                return found;
+            }
+        }
+        power -= 1;
+    }
+}
+
+/// A tick value as a reader would write it: "200" rather than "200.0", "0.55" rather than "0.5500", "1e-4" for
+/// the very small.
+pub fn tick_label(value: f64) -> String {
+    if value != 0.0 && value.abs() < 1e-3 {
+        return format!("{value:.0e}");
+    }
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".into() } else { text.into() }
+}
+
+/// One labelled line with a dot at each point, for line charts whose points are `(x, y)` floats.
+pub fn draw_marked_line<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    label: &str,
+    colour: RGBColor,
+    points: Vec<(f64, f64)>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    chart
+        .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+    chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+    Ok(())
+}
 
 /// Rasterises an SVG document into a PNG file of the same size, on a white background, with the system's fonts (a
 /// machine without any gets the drawing without its labels).
@@ -23,79 +83,6 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn Error>> {
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     pixmap.save_png(path)?;
     Ok(())
-}
-
-/// Training loss (every step, light) and validation loss (at each evaluation, dark) against the step, log scale.
-pub fn draw_loss_curve<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-    history: &[LossPoint],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    area.fill(&WHITE)?;
-    let steps = history.len().max(2) as f64;
-    let losses = history
-        .iter()
-        .map(|p| p.train_loss)
-        .chain(history.iter().filter_map(|p| p.val_loss));
-    let (lo, hi) = losses
-        .filter(|l| l.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), l| (lo.min(l), hi.max(l)));
-    // With no finite loss (no step taken yet, or a run that diverged) any range will do; an infinite one would
-    // leave the log axis no tick marks to find.
-    let (lo, hi) = if lo <= hi {
-        ((lo.max(1e-4) * 0.8) as f64, (hi.max(1e-3) * 1.2) as f64)
-    } else {
-        (1.0, 10.0)
-    };
-    let mut chart = ChartBuilder::on(area)
-        .caption("Loss during training", ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..steps, (lo..hi).log_scale())?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("cross-entropy (log scale)")
-        .draw()?;
-    let train: Vec<(f64, f64)> = history.iter().map(|p| (p.step as f64, p.train_loss as f64)).collect();
-    chart
-        .draw_series(LineSeries::new(train, BLUE.mix(0.35)))?
-        .label("training batch")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.mix(0.35)));
-    let val: Vec<(f64, f64)> = history
-        .iter()
-        .filter_map(|p| p.val_loss.map(|v| (p.step as f64, v as f64)))
-        .collect();
-    chart
-        .draw_series(LineSeries::new(val.clone(), RED.stroke_width(2)))?
-        .label("validation")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
-    chart.draw_series(val.into_iter().map(|p| Circle::new(p, 3, RED.filled())))?;
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.9))
-        .draw()?;
-    area.present()
-}
-
-/// [`draw_loss_curve`] into an SVG file.
-pub fn write_loss_curve_svg(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
-    let area = SVGBackend::new(path, (760, 440)).into_drawing_area();
-    draw_loss_curve(&area, history)?;
-    Ok(())
-}
-
-/// [`draw_loss_curve`] into a PNG file: drawn as SVG, then rasterised by resvg with the system's fonts (a machine
-/// without any gets the curves without their labels).
-#[cfg(feature = "png")]
-pub fn write_loss_curve_png(path: &Path, history: &[LossPoint]) -> Result<(), Box<dyn Error>> {
-    let mut svg = String::new();
-    {
-        let area = SVGBackend::with_string(&mut svg, (760, 440)).into_drawing_area();
-        draw_loss_curve(&area, history)?;
-    }
-    svg_to_png(&svg, path)
 }
 
 /// Panics unless the SVG at `committed` is what `draw` draws now. With the environment variable `UPDATE_FIGURES`
@@ -135,6 +122,8 @@ pub fn assert_figure_up_to_date(committed: &Path, draw: impl Fn(&Path)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plotters::coord::Shift;
+
     use crate::train::LossPoint;
 
     #[test]
@@ -165,48 +154,137 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "png")]
-    fn the_loss_curve_is_also_written_as_png() {
-        let history: Vec<LossPoint> = (0..100)
+    fn ticks_are_round_numbers_labelled_as_a_reader_writes_them() {
+        assert_eq!(nice_ticks(0.0, 2000.0, 5), [0.0, 500.0, 1000.0, 1500.0, 2000.0]);
+        assert_eq!(nice_ticks(0.44, 1.68, 5), [0.6, 0.8, 1.0, 1.2, 1.4, 1.6]);
+        assert!(nice_ticks(1.0, 1.0, 5).is_empty());
+        let labels: Vec<String> = [200.0, 0.55, 1.0, 0.6000000000000001, 1e-4, -0.0]
+            .map(tick_label)
+            .into();
+        assert_eq!(labels, ["200", "0.55", "1", "0.6", "1e-4", "0"]);
+    }
+
+    /// What `draw` draws on an SVG canvas of `size` pixels.
+    fn svg_of(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>)) -> String {
+        let mut svg = String::new();
+        {
+            let area = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            draw(&area);
+            area.present().unwrap();
+        }
+        svg
+    }
+
+    /// The labels of an SVG drawing, as `(text-anchor, text)`: plotters anchors the labels of a left axis at their
+    /// `end`, those of a bottom axis at their `middle`, and upright ones at their `start`.
+    fn labels(svg: &str) -> Vec<(String, String)> {
+        svg.split("<text ")
+            .skip(1)
+            .map(|element| {
+                let anchor = element
+                    .split("text-anchor=\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next());
+                let text = element
+                    .split_once('>')
+                    .map_or("", |(_, rest)| rest.split("</text>").next().unwrap_or(""));
+                (anchor.unwrap_or_default().to_string(), text.trim().to_string())
+            })
+            .collect()
+    }
+
+    /// Panics unless every expected label stands on the axis whose anchor is given.
+    fn assert_labels(svg: &str, anchor: &str, expected: &[&str]) {
+        let found: Vec<String> = labels(svg)
+            .into_iter()
+            .filter(|(a, _)| a == anchor)
+            .map(|(_, t)| t)
+            .collect();
+        for label in expected {
+            assert!(
+                found.iter().any(|t| t == label),
+                "no label {label:?} anchored at {anchor}; found {found:?}"
+            );
+        }
+    }
+
+    fn history(losses: impl Fn(usize) -> f32, steps: usize) -> Vec<LossPoint> {
+        (0..steps)
             .map(|step| LossPoint {
                 step,
-                train_loss: 3.0 / (1.0 + step as f32),
-                val_loss: (step % 25 == 24).then(|| 3.2 / (1.0 + step as f32)),
+                train_loss: losses(step),
+                val_loss: (step % 100 == 99).then(|| losses(step) * 1.02),
                 learning_rate: 1e-3,
             })
-            .collect();
-        let path = std::env::temp_dir().join(format!("loss-curve-{}.png", std::process::id()));
-        write_loss_curve_png(&path, &history).unwrap();
-        let bytes = std::fs::read(&path).unwrap();
-        std::fs::remove_file(&path).ok();
-        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
-        // Width and height, big-endian, in the IHDR chunk.
-        assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 760);
-        assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 440);
+            .collect()
     }
 
     #[test]
-    fn a_loss_curve_without_finite_losses_is_still_drawn() {
-        let point = |step, train_loss| LossPoint {
-            step,
-            train_loss,
-            val_loss: None,
-            learning_rate: 1e-3,
-        };
-        let histories = [vec![], vec![point(0, f32::NAN), point(1, f32::INFINITY)]];
-        for (i, history) in histories.into_iter().enumerate() {
-            // A degenerate axis range once sent plotters' tick search into an endless loop: a watchdog turns a hang
-            // into a failure.
-            let path = std::env::temp_dir().join(format!("empty-loss-curve-{}-{i}.svg", std::process::id()));
-            let (done, finished) = std::sync::mpsc::channel();
-            let drawing = path.clone();
-            std::thread::spawn(move || done.send(write_loss_curve_svg(&drawing, &history).map_err(|e| e.to_string())));
-            let result = finished
-                .recv_timeout(std::time::Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("history {i}: drawing did not finish"));
-            result.unwrap();
-            assert!(std::fs::read_to_string(&path).unwrap().contains("<svg"));
-            std::fs::remove_file(&path).ok();
+    fn every_figure_kind_numbers_or_names_both_axes() {
+        // A loss that falls by less than a decade (chapter 4's plateau at 0.55) and one that falls by two.
+        let narrow = svg_of((760, 440), |area| {
+            draw_loss_curve(area, &history(|s| 0.55 + 0.8 * (-(s as f32) / 100.0).exp(), 800)).unwrap()
+        });
+        assert_labels(&narrow, "end", &["0.6", "0.8", "1", "1.2"]);
+        assert_labels(&narrow, "middle", &["0", "200", "400", "600"]);
+        let wide = svg_of((760, 440), |area| {
+            draw_loss_curve(area, &history(|s| 0.05 + 4.0 * (-(s as f32) / 50.0).exp(), 2000)).unwrap()
+        });
+        assert_labels(&wide, "end", &["0.1", "0.2", "0.5", "1", "2"]);
+        assert_labels(&wide, "middle", &["0", "1000", "2000"]);
+        for svg in [&narrow, &wide] {
+            let decimal_steps: Vec<_> = labels(svg).into_iter().filter(|(_, t)| t.ends_with(".0")).collect();
+            assert!(
+                decimal_steps.is_empty(),
+                "labels written with a useless decimal: {decimal_steps:?}"
+            );
         }
+
+        // A numbered heatmap (positions by dimensions), and one named by sentences too long to print whole.
+        let grid: Vec<Vec<f32>> = (0..12).map(|r| (0..16).map(|c| (r * c) as f32).collect()).collect();
+        let numbered = svg_of((700, 500), |area| {
+            draw_heatmap(area, &grid, "grid", ("column", &[]), ("row", &[])).unwrap()
+        });
+        assert_labels(&numbered, "end", &["0", "4", "10"]);
+        assert_labels(&numbered, "middle", &["0", "6", "14"]);
+        let axis_numbers: Vec<String> = labels(&numbered)
+            .into_iter()
+            .filter(|(anchor, text)| anchor != "start" && text.parse::<f64>().is_ok())
+            .map(|(_, text)| text)
+            .collect();
+        assert!(
+            axis_numbers.iter().all(|t| !t.contains('.')),
+            "cells are numbered by whole numbers: {axis_numbers:?}"
+        );
+        let sentences: Vec<String> = [
+            "A man is eating food.",
+            "A man is eating a piece of bread.",
+            "The girl is carrying a baby.",
+            "A man is riding a horse.",
+            "A monkey is playing drums.",
+        ]
+        .map(String::from)
+        .into();
+        let similarity: Vec<Vec<f32>> = (0..5)
+            .map(|r| (0..5).map(|c| if r == c { 1.0 } else { 0.3 }).collect())
+            .collect();
+        let named = svg_of((760, 560), |area| {
+            draw_heatmap(area, &similarity, "similarity", ("", &sentences), ("", &sentences)).unwrap()
+        });
+        let shortened = [
+            "A man is eating food.",
+            "A man is eating a piece…",
+            "The girl is carrying a…",
+        ];
+        assert_labels(&named, "end", &shortened);
+        assert_labels(&named, "start", &shortened);
+
+        // A confusion matrix: the class names on both axes and the count in every cell.
+        let classes = ["ham".to_string(), "spam".to_string()];
+        let confusion = svg_of((360, 300), |area| {
+            draw_confusion_matrix(area, &[vec![961, 4], vec![12, 137]], &classes, "confusion").unwrap()
+        });
+        assert_labels(&confusion, "end", &["ham", "spam"]);
+        assert_labels(&confusion, "middle", &["ham", "spam", "961", "4", "12", "137"]);
     }
 }
