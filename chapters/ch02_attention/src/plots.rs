@@ -41,8 +41,9 @@ pub fn embed_sentence(sentence: &str, d_model: usize, device: &Device) -> (Vec<S
 
 /// Attention weights `[t, t]` over the words of `sentence` before any training, with the identity as projections:
 /// Q = K = V = X from [`embed_sentence`]. Then q_i · k_j is large when word j *is* word i (the same
-/// random vector): attention finds the word itself and its repeats. Nearby positions have similar encodings too, but
-/// beside a random vector's match with itself that similarity is too small to show.
+/// random vector): attention finds the word itself and its repeats. The positions decide how the copies of a word
+/// share the weight (nearby positions have more similar encodings, so the nearer copy gets more); between different
+/// words that similarity is too small to show.
 ///
 /// Returns the words (the axis labels) and the rows of weights.
 pub fn sentence_attention(

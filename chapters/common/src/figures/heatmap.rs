@@ -5,8 +5,6 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::tick_label;
-
 /// An axis of a heatmap: its description, and a name for each row or column (an empty list numbers them).
 pub type Axis<'a> = (&'a str, &'a [String]);
 
@@ -169,8 +167,11 @@ fn draw_cells<DB: DrawingBackend>(
             ViridisRGB::get_color_normalized(a, lo, hi).filled(),
         )
     }))?;
+    // Two decimals are enough to read a colour by; counts need none.
+    let decimals = if hi - lo >= 10.0 { 0 } else { 2 };
     bar.draw_series([lo, (lo + hi) / 2.0, hi].map(|v| {
-        EmptyElement::at((1.0, v)) + Text::new(tick_label(v as f64), (6, -6), ("sans-serif", 13).into_font())
+        let label = format!("{v:.decimals$}");
+        EmptyElement::at((1.0, v)) + Text::new(label, (6, -6), ("sans-serif", 13).into_font())
     }))?;
     Ok(())
 }
