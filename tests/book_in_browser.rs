@@ -1,6 +1,7 @@
 //! The built book as a reader sees it: every page loaded in headless Chromium (Debian's `chromium`, which
-//! `.ci/run` installs), its text checked for formulas left as TeX and for chapter numbers shown twice. Reads
-//! `book/build`, so `mdbook build book` comes first; built only with `--features browser`.
+//! `.ci/run` installs), its text and the comments of its code checked for formulas left as TeX, and its sidebar for
+//! chapter numbers shown twice. Reads `book/build`, so `mdbook build book` comes first; built only with
+//! `--features browser`.
 
 use std::path::Path;
 use std::process::Command;
@@ -38,9 +39,39 @@ fn prose_text(html: &str) -> String {
             text.replace_range(start..end, " ");
         }
     }
-    let mut out = String::with_capacity(text.len());
+    without_tags(&text)
+}
+
+/// The comments of the page's code blocks (what follows `//` on each line of a `pre` element), as a reader sees
+/// them: a formula in a doc comment is shown as written, so it must be written in plain notation, not TeX. Their
+/// code spans are left out: a regular expression's `` `\s+` `` between backticks is code, not a formula.
+fn code_comments(html: &str) -> Vec<String> {
+    html.split("<pre")
+        .skip(1)
+        .filter_map(|block| {
+            block
+                .split_once('>')
+                .map(|(_, rest)| rest.split("</pre>").next().unwrap_or(""))
+        })
+        .flat_map(|block| {
+            without_tags(block)
+                .lines()
+                .filter_map(|line| line.split_once("//").map(|(_, comment)| without_code_spans(comment)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `comment` without the text between its backticks.
+fn without_code_spans(comment: &str) -> String {
+    comment.split('`').step_by(2).collect()
+}
+
+/// `html` without its tags, with the entities mdBook writes decoded.
+fn without_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
     let mut in_tag = false;
-    for c in text.chars() {
+    for c in html.chars() {
         match c {
             '<' => in_tag = true,
             '>' => in_tag = false,
@@ -83,7 +114,7 @@ fn every_formula_renders_and_every_chapter_number_shows_once() {
         "no built book in {}: run `mdbook build book` first",
         build.display()
     );
-    let mut formulas = 0;
+    let (mut formulas, mut code_comment_lines) = (0, 0);
     for page in &pages {
         let name = page.file_name().unwrap().to_string_lossy();
         let dom = rendered_dom(page);
@@ -91,6 +122,15 @@ fn every_formula_renders_and_every_chapter_number_shows_once() {
         let text = prose_text(&dom);
         let raw = raw_tex(&text);
         assert!(raw.is_empty(), "{name} shows TeX as text: {raw:#?}");
+        let comments: Vec<String> = code_comments(&dom)
+            .iter()
+            .flat_map(|comment| raw_tex(comment))
+            .collect();
+        assert!(
+            comments.is_empty(),
+            "{name} shows TeX in the comments of its code: {comments:#?}"
+        );
+        code_comment_lines += code_comments(&dom).len();
         for n in 1..=20 {
             assert!(
                 !text.contains(&format!("{n}. {n}. ")),
@@ -99,6 +139,21 @@ fn every_formula_renders_and_every_chapter_number_shows_once() {
         }
     }
     assert!(formulas > 100, "the book shows only {formulas} formulas as MathML");
+    assert!(
+        code_comment_lines > 1000,
+        "only {code_comment_lines} comment lines found in the book's code"
+    );
+}
+
+#[test]
+fn code_comments_are_the_text_after_the_slashes_of_code_blocks() {
+    let html = "<p>// not code</p><pre><code class=\"language-rust\"><span class=\"hljs-comment\">/// $\\sqrt{d}$</span>\nlet x = 1; <span>// x &lt; 2, `\\s+`</span>\nlet y = \"\\n\";</code></pre>";
+    assert_eq!(code_comments(html), ["/ $\\sqrt{d}$", " x < 2, "]);
+    assert_eq!(
+        raw_tex(&code_comments(html)[0]).len(),
+        3,
+        "a dollar, a command, a dollar"
+    );
 }
 
 #[test]
