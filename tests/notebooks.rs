@@ -1,22 +1,26 @@
-//! Executes every notebook headless through the evcxr Jupyter kernel, as a learner would run it top to bottom,
-//! and fails on any error output (a notebook `assert!`s the numbers it claims); checks that the kernels can share
-//! one build. Needs `jupyter` and `evcxr_jupyter` (`.ci/run` installs both); built only with `--features notebooks`.
+//! Executes every notebook headless through the evcxr Jupyter kernel, as a learner would run it top to bottom (two
+//! at a time), and fails on any error output (a notebook `assert!`s the numbers it claims); checks that the kernels
+//! can share one build. Needs `jupyter` and `evcxr_jupyter` (`.ci/run` installs both); built only with
+//! `--features notebooks`.
 //!
 //! The notebooks are committed with their outputs, so that GitHub and the book show their figures. To refresh
 //! them: `LLM_NOTEBOOKS_SAVE=1 cargo test --workspace --all-features --test notebooks`, which writes each executed
 //! notebook back over its source once it passed.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde_json::Value;
 use workspace_tests::{files_with_extension, repo_root};
 
-/// The cells of an executed notebook. The kernel compiles its cells in `build_dir` (`EVCXR_TMPDIR`), which every
-/// notebook shares: cargo then finds the dependencies and the chapter crates the kernel before it compiled still
-/// fresh there, and a kernel compiles only its own cells.
+/// The cells of an executed notebook. The kernel compiles its cells in `build_dir` (`EVCXR_TMPDIR`), which the
+/// notebooks executed one after the other share: cargo then finds the dependencies and the chapter crates the
+/// kernel before it compiled still fresh there, and a kernel compiles only its own cells.
 fn execute(notebook: &Path, out_dir: &Path, build_dir: &Path) -> Vec<Value> {
     let status = Command::new("jupyter")
         .env("EVCXR_TMPDIR", build_dir)
@@ -70,6 +74,50 @@ fn text_of(value: &Value) -> String {
     }
 }
 
+/// How many notebooks execute at once: `LLM_NOTEBOOK_JOBS`, or 2. A kernel keeps about one core busy (evcxr
+/// compiles and links each cell, then runs it), so on two cores two kernels take about half the time once nothing
+/// else runs beside them.
+fn jobs() -> usize {
+    std::env::var("LLM_NOTEBOOK_JOBS")
+        .ok()
+        .and_then(|jobs| jobs.parse().ok())
+        .filter(|&jobs| jobs > 0)
+        .unwrap_or(2)
+}
+
+/// The checks on an executed notebook: no cell printed an error, a figure shows inline, the exercises end it.
+fn check_executed(name: &str, cells: &[Value]) {
+    for (index, cell) in cells.iter().enumerate() {
+        let errors = errors(cell);
+        assert!(errors.is_empty(), "{name}, cell {index}: {}", errors.join("\n"));
+    }
+    let figures = cells
+        .iter()
+        .flat_map(|cell| cell["outputs"].as_array().cloned().unwrap_or_default())
+        .filter(|output| {
+            output["data"].get("image/svg+xml").is_some() || text_of(&output["data"]["text/html"]).contains("<svg")
+        })
+        .count();
+    assert!(figures > 0, "{name} shows no figure inline");
+    let last = cells.last().expect("a notebook has cells");
+    assert!(
+        last["cell_type"] == "markdown" && text_of(&last["source"]).contains("Exercises"),
+        "{name} does not end with its exercises"
+    );
+}
+
+/// Executes and checks `notebook`, writing it back over its source when `LLM_NOTEBOOKS_SAVE` is set.
+fn execute_and_check(notebook: &Path, out_dir: &Path, build_dir: &Path) {
+    let name = notebook.file_name().unwrap().to_string_lossy();
+    let start = Instant::now();
+    let cells = execute(notebook, out_dir, build_dir);
+    eprintln!("executed {name} in {:.0} s", start.elapsed().as_secs_f64());
+    check_executed(&name, &cells);
+    if std::env::var_os("LLM_NOTEBOOKS_SAVE").is_some() {
+        std::fs::copy(out_dir.join(notebook.file_name().unwrap()), notebook).expect("the notebook can be written");
+    }
+}
+
 #[test]
 fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
     let notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
@@ -77,35 +125,90 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
     let out_dir = std::env::temp_dir().join(format!("notebooks-{}", std::process::id()));
     // `.ci/run` names the folder where its warm-up kernel already compiled every dependency; by default, a folder
     // of this run's, removed at the end (it holds ~2 GB of build output).
-    let build_dir =
+    let build_dir: PathBuf =
         std::env::var_os("LLM_NOTEBOOK_KERNEL_DIR").map_or_else(|| out_dir.join("kernel-build"), Into::into);
-    for notebook in &notebooks {
-        let name = notebook.file_name().unwrap().to_string_lossy();
-        let start = Instant::now();
-        let cells = execute(notebook, &out_dir, &build_dir);
-        eprintln!("executed {name} in {:.0} s", start.elapsed().as_secs_f64());
-        for (index, cell) in cells.iter().enumerate() {
-            let errors = errors(cell);
-            assert!(errors.is_empty(), "{name}, cell {index}: {}", errors.join("\n"));
+    // The first notebook runs alone: its kernel compiles whatever the build folder still lacks. Then each further
+    // kernel gets a copy of that folder beside it (two kernels in one folder would write the same crate; a sibling
+    // at the same depth keeps cargo's relative paths, so everything in it is still fresh).
+    let (first, rest) = notebooks.split_first().unwrap();
+    execute_and_check(first, &out_dir, &build_dir);
+    let copies: Vec<PathBuf> = (1..jobs().min(rest.len()))
+        .map(|job| {
+            let copy = PathBuf::from(format!("{}-{job}", build_dir.display()));
+            let _ = std::fs::remove_dir_all(&copy);
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(&build_dir)
+                .arg(&copy)
+                .status()
+                .expect("cp runs");
+            assert!(
+                status.success(),
+                "could not copy {} to {}",
+                build_dir.display(),
+                copy.display()
+            );
+            copy
+        })
+        .collect();
+    let queue = Mutex::new(rest.iter().collect::<VecDeque<_>>());
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for dir in std::iter::once(&build_dir).chain(&copies) {
+            scope.spawn(|| {
+                loop {
+                    // Taken in its own statement, so that the lock is released before the notebook runs.
+                    let next = queue.lock().unwrap().pop_front();
+                    let Some(notebook) = next.filter(|_| !failed.load(Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let run = std::panic::catch_unwind(AssertUnwindSafe(|| execute_and_check(notebook, &out_dir, dir)));
+                    if let Err(panic) = run {
+                        failed.store(true, Ordering::Relaxed);
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+            });
         }
-        let figures = cells
-            .iter()
-            .flat_map(|cell| cell["outputs"].as_array().cloned().unwrap_or_default())
-            .filter(|output| {
-                output["data"].get("image/svg+xml").is_some() || text_of(&output["data"]["text/html"]).contains("<svg")
-            })
-            .count();
-        assert!(figures > 0, "{name} shows no figure inline");
-        let last = cells.last().expect("a notebook has cells");
-        assert!(
-            last["cell_type"] == "markdown" && text_of(&last["source"]).contains("Exercises"),
-            "{name} does not end with its exercises"
-        );
-        if std::env::var_os("LLM_NOTEBOOKS_SAVE").is_some() {
-            std::fs::copy(out_dir.join(notebook.file_name().unwrap()), notebook).expect("the notebook can be written");
-        }
+    });
+    for copy in copies {
+        let _ = std::fs::remove_dir_all(copy);
     }
     let _ = std::fs::remove_dir_all(out_dir);
+}
+
+/// The notebooks that build their chapter's mechanism in their own cells before they use the crate.
+const NOTEBOOKS_THAT_BUILD: [&str; 4] = [
+    "01_tokens_and_embeddings.ipynb",
+    "02_self_attention.ipynb",
+    "03_multi_head_attention.ipynb",
+    "04_transformer.ipynb",
+];
+
+/// A notebook that builds a mechanism checks it: at least eight code cells assert that what the notebook wrote
+/// equals what the crate computes, and the first of them comes in the notebook's first half, before the crate is
+/// trained or run at scale.
+#[test]
+fn every_notebook_that_builds_checks_its_work_against_the_crate() {
+    for name in NOTEBOOKS_THAT_BUILD {
+        let code: Vec<String> = cells(&repo_root().join("notebooks").join(name))
+            .iter()
+            .filter(|cell| cell["cell_type"] == "code")
+            .map(|cell| text_of(&cell["source"]))
+            .collect();
+        let checking: Vec<usize> = (0..code.len()).filter(|&i| code[i].contains("assert")).collect();
+        assert!(
+            checking.len() >= 8,
+            "{name}: only {} code cells assert anything",
+            checking.len()
+        );
+        assert!(
+            checking[0] < code.len() / 2,
+            "{name}: the first check comes late (cell {} of {})",
+            checking[0],
+            code.len()
+        );
+    }
 }
 
 /// The `:dep` lines of a notebook's first code cell (where every notebook declares its crates), with the chapter
