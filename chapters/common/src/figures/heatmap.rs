@@ -167,12 +167,13 @@ fn draw_cells<DB: DrawingBackend>(
             ViridisRGB::get_color_normalized(a, lo, hi).filled(),
         )
     }))?;
-    // Two decimals are enough to read a colour by; counts need none.
-    let decimals = if hi - lo >= 10.0 { 0 } else { 2 };
-    bar.draw_series([lo, (lo + hi) / 2.0, hi].map(|v| {
-        let label = format!("{v:.decimals$}");
-        EmptyElement::at((1.0, v)) + Text::new(label, (6, -6), ("sans-serif", 13).into_font())
-    }))?;
+    // The bar reads like the cells where they print their values (counts); otherwise two decimals are enough to
+    // read a colour by.
+    let bar_label = |v: f32| cell_text.map_or_else(|| format!("{v:.2}"), |text| text(v));
+    bar.draw_series(
+        [lo, (lo + hi) / 2.0, hi]
+            .map(|v| EmptyElement::at((1.0, v)) + Text::new(bar_label(v), (6, -6), ("sans-serif", 13).into_font())),
+    )?;
     Ok(())
 }
 
