@@ -2,15 +2,17 @@
 //!
 //! Chapter 5's GPT, as a reader studies it, runs burn's operations one after another: each a pass over its input
 //! and a new tensor. On burn's CPU backend (`flex`) a handful of them dominate a training step; this crate replaces
-//! them with kernels written for the job, each tested against what it replaces, and chapter 5's command-line tool
-//! uses them by default (`gpt::fast`). Nothing here changes what is computed, only how:
+//! them with kernels written for the job, each tested against what it replaces, and plugs them into the training
+//! loop as a task of its own ([`gpt`](mod@gpt)); its binary runs chapter 5's command line with them. Nothing here
+//! changes what is computed, only how:
 //!
 //! - [`gelu`]: GELU and its derivative in one vectorised loop, with a backward pass that is one product;
 //! - [`causal_softmax`](mod@causal_softmax): the attention's scale, causal mask and softmax in one loop per row,
 //!   with no mask tensor, and a backward pass from the output alone;
 //! - [`attention`]: chapter 3's causal self-attention on that softmax;
 //! - [`data_parallel`]: each batch split over the CPU's cores, one copy of the model per slice, the gradients
-//!   summed.
+//!   summed;
+//! - [`gpt`](mod@gpt): chapter 5's GPT and its training task on these kernels.
 //!
 //! The book's appendix "Making it fast on a CPU" explains what dominates a step, what each kernel does and what it
 //! saved.
@@ -19,3 +21,4 @@ pub mod attention;
 pub mod causal_softmax;
 pub mod data_parallel;
 pub mod gelu;
+pub mod gpt;

@@ -1,19 +1,22 @@
-//! A training loop to read from top to bottom: teacher forcing with label smoothing, validation every few steps,
-//! and the best checkpoint kept on disk. The machinery every chapter shares (AdamW with decay on matrices only,
+//! Training the translator: teacher forcing with label smoothing, validation every few steps, and the best
+//! checkpoint kept on disk. The loop and the machinery every chapter shares (AdamW with decay on matrices only,
 //! warm-up then cosine decay, gradient clipping by global norm, the loss history, the progress bar, atomic
-//! checkpoints) is the training kit's, [`common::train`].
+//! checkpoints) are the training kit's, [`common::train`]; this chapter gives the loop its [`Translation`] task.
 
+use std::fmt;
 use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Param;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use common::DeviceFailed;
 use common::config::{Checks, InvalidConfig};
 use common::rng::SplitMix64;
 use common::train::checkpoint::{self, CheckpointError};
-use common::train::{Diverged, LossPoint, WarmupCosine, adamw, check_finite, clip_global_norm, progress_bar};
+use common::train::engine::{Saved, read_saved};
+use common::train::{Diverged, Keep, LossPoint, Plan, Score, Task, Trainer, WarmupCosine, adamw, progress_bar};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +115,7 @@ pub fn smoothed_cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>, smooth
 pub struct TrainingReport {
     pub history: Vec<LossPoint>,
     pub best_val_loss: f32,
+    /// The step after which the best model was taken (from 0).
     pub best_step: usize,
     pub seconds: f64,
 }
@@ -146,30 +150,107 @@ pub enum TrainError {
     Diverged(#[from] Diverged),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Device(#[from] DeviceFailed),
 }
 
-/// What a checkpoint holds besides the weights and the optimizer's state: enough to rebuild the model and to say
-/// where in its run it was taken.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckpointState {
-    pub model: TransformerConfig,
-    pub training: TrainingConfig,
-    /// The step after which it was saved (from 0).
+/// The validation loss after `step` steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ValLoss {
     pub step: usize,
     pub val_loss: f32,
 }
+
+impl fmt::Display for ValLoss {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "validation loss {:.4}", self.val_loss)
+    }
+}
+
+impl Score for ValLoss {
+    fn step(&self) -> usize {
+        self.step
+    }
+
+    fn val_loss(&self) -> f64 {
+        self.val_loss.into()
+    }
+}
+
+/// What a checkpoint holds besides the weights, the optimizer's state and the run's progress: enough to rebuild
+/// the model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub model: TransformerConfig,
+    pub training: TrainingConfig,
+}
+
+/// A checkpoint's `state.json`: the configurations, the step, the history and the evaluations.
+pub type CheckpointState = Saved<RunState, ValLoss>;
 
 /// The model with the best validation loss of a run, from the checkpoint directory [`train`] wrote, with what it
 /// was trained with. A directory that holds no checkpoint, or weights that do not fit the saved configuration, is
 /// an error that says so.
 pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Transformer, CheckpointState), CheckpointError> {
-    let dir = checkpoint::find(dir)?;
-    let state: CheckpointState = checkpoint::read_valid_state(&dir, |state: &CheckpointState| {
+    let (dir, saved) = read_saved(dir, |state: &RunState| {
         state.model.validate().and(state.training.validate())
     })?;
-    let model = checkpoint::load_model(&dir, state.model.init(device))?;
-    Ok((model, state))
+    let model = checkpoint::load_model(&dir, saved.task.model.init(device))?;
+    Ok((model, saved))
 }
+
+// ANCHOR: task
+/// Translating number words into digits: what this chapter gives the training kit's loop
+/// ([`common::train::engine`]).
+pub struct Translation<'a> {
+    pub state: RunState,
+    pub train: &'a [Example],
+    pub val: &'a [Example],
+    /// Draws the training examples of each batch.
+    rng: SplitMix64,
+}
+
+impl Task for Translation<'_> {
+    type Model = Transformer;
+    type Batch = Batch;
+    type Score = ValLoss;
+    type State = RunState;
+    type Error = TrainError;
+    const UNIT: &'static str = "examples";
+
+    /// `batch_size` random training examples; the decoder reads the target shifted right (teacher forcing).
+    fn batch(&mut self, _step: usize, device: &Device) -> Result<Batch, TrainError> {
+        let examples: Vec<&Example> = (0..self.state.training.batch_size)
+            .map(|_| &self.train[self.rng.below(self.train.len())])
+            .collect();
+        Ok(Batch::new(&examples, device))
+    }
+
+    fn size(&self, batch: &Batch) -> usize {
+        batch.tgt_out.dims()[0]
+    }
+
+    fn loss(&self, model: &Transformer, batch: Batch) -> Tensor<1> {
+        let smoothing = self.state.training.label_smoothing;
+        smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), smoothing)
+    }
+
+    fn evaluate(
+        &mut self,
+        model: &Transformer,
+        step: usize,
+        _: &[LossPoint],
+        device: &Device,
+    ) -> Result<ValLoss, TrainError> {
+        let val_loss = evaluate_loss(model, self.val, 256, self.state.training.label_smoothing, device);
+        Ok(ValLoss { step, val_loss })
+    }
+
+    fn state(&self) -> RunState {
+        self.state.clone()
+    }
+}
+// ANCHOR_END: task
 
 // ANCHOR: train
 /// Trains a fresh model of `model_config` on `train` examples, validating on `val`. `device` must have autodiff.
@@ -192,76 +273,46 @@ pub fn train(
         return Err(TrainError::NoExamples);
     }
     device.seed(config.seed);
-    let mut model = model_config.init(device);
-    let mut optimizer = adamw(&AdamWConfig::new().with_weight_decay(config.weight_decay), &model);
-    let schedule = config.schedule();
-    let mut rng = SplitMix64::new(config.seed);
+    let model = model_config.init(device);
+    let optimizer = adamw(&AdamWConfig::new().with_weight_decay(config.weight_decay), &model);
+    // Validation every `eval_every` steps and after the last; the checkpoint keeps the best model; dropout draws
+    // from the device's generator as it runs on.
+    let plan = Plan {
+        max_steps: config.steps,
+        schedule: config.schedule(),
+        grad_clip: config.max_grad_norm,
+        eval_interval: config.eval_every,
+        evaluate_first: false,
+        read_every: 10,
+        dropout_seed: None,
+        keep: Keep::Best,
+    };
+    let task = Translation {
+        state: RunState {
+            model: model_config.clone(),
+            training: config.clone(),
+        },
+        train,
+        val,
+        rng: SplitMix64::new(config.seed),
+    };
+    let mut trainer = Trainer::new(task, model, optimizer, plan, device);
     let progress = if show_progress {
         progress_bar(config.steps, 0)
     } else {
         ProgressBar::hidden()
     };
-    let (mut history, mut best) = (Vec::new(), (f32::INFINITY, 0, model.valid()));
     let started = Instant::now();
-
-    for step in 0..config.steps {
-        // A batch of random training examples; the decoder reads the target shifted right (teacher forcing).
-        let examples: Vec<&Example> = (0..config.batch_size).map(|_| &train[rng.below(train.len())]).collect();
-        let batch = Batch::new(&examples, device);
-        let loss = smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), config.label_smoothing);
-        let train_loss = check_finite(step, loss.clone().into_scalar::<f32>())?;
-
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let (grads, _norm) = clip_global_norm(&model, grads, config.max_grad_norm);
-        let lr = schedule.at(step);
-        model = optimizer.step(lr, model, grads);
-
-        let last = step + 1 == config.steps;
-        let val_loss = if (step + 1) % config.eval_every == 0 || last {
-            let snapshot = model.valid();
-            let val_loss = evaluate_loss(&snapshot, val, 256, config.label_smoothing, &device.clone().inner());
-            check_finite(step, val_loss)?;
-            if val_loss < best.0 {
-                if let Some(dir) = checkpoint {
-                    let state = CheckpointState {
-                        model: model_config.clone(),
-                        training: config.clone(),
-                        step,
-                        val_loss,
-                    };
-                    checkpoint::save(dir, &snapshot, &optimizer, &state, &[])?;
-                }
-                best = (val_loss, step, snapshot);
-            }
-            if show_progress {
-                progress.suspend(|| {
-                    eprintln!(
-                        "step {:>6}: train loss {train_loss:.4}, validation loss {val_loss:.4}",
-                        step + 1
-                    )
-                });
-            }
-            Some(val_loss)
-        } else {
-            None
-        };
-        history.push(LossPoint {
-            step,
-            train_loss,
-            val_loss,
-            learning_rate: lr,
-        });
-        progress.set_message(format!("loss {train_loss:.3}, best val {:.3}", best.0));
-        progress.inc(1);
-    }
+    trainer.train(config.steps, checkpoint, show_progress.then_some(&progress))?;
     progress.finish();
+    let best = *trainer.best_score().expect("the last step is evaluated");
     let report = TrainingReport {
-        history,
-        best_val_loss: best.0,
-        best_step: best.1,
+        history: trainer.history,
+        best_val_loss: best.val_loss,
+        best_step: best.step - 1,
         seconds: started.elapsed().as_secs_f64(),
     };
-    Ok((best.2, report))
+    Ok((trainer.best.expect("the best model is kept"), report))
 }
 // ANCHOR_END: train
 

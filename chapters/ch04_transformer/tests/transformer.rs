@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use transformer::data::{Batch, Example, Splits, Vocabulary, number_to_words};
 use transformer::decoding::{exact_match, predict};
 use transformer::training::{
-    CheckpointState, TrainingConfig, decoder_gradient_profile, load_checkpoint, smoothed_cross_entropy, train,
+    CheckpointState, RunState, TrainingConfig, ValLoss, decoder_gradient_profile, load_checkpoint,
+    smoothed_cross_entropy, train,
 };
 use transformer::{NormPosition, TransformerConfig};
 
@@ -224,14 +225,17 @@ fn a_checkpoint_reloads_bit_identical_with_its_configuration() {
     let checkpoint_dir = dir.path().join("checkpoint");
     let optimizer = adamw(&burn::optim::AdamWConfig::new(), &model);
     let state = |model: &TransformerConfig| CheckpointState {
-        model: model.clone(),
-        training: TrainingConfig::new(),
         step: 7,
-        val_loss: 0.5,
+        history: Vec::new(),
+        evaluations: vec![ValLoss { step: 7, val_loss: 0.5 }],
+        task: RunState {
+            model: model.clone(),
+            training: TrainingConfig::new(),
+        },
     };
     checkpoint::save(&checkpoint_dir, &model, &optimizer, &state(&config), &[]).unwrap();
     let (loaded, saved) = load_checkpoint(&checkpoint_dir, device).unwrap();
-    assert_eq!((saved.step, saved.model.d_model), (7, config.d_model));
+    assert_eq!((saved.step, saved.task.model.d_model), (7, config.d_model));
     let batch = Batch::new(&[&Example::new(31_337)], device);
     assert_eq!(values(model.forward(&batch)), values(loaded.forward(&batch)));
     // Weights saved beside a configuration of another shape are refused with a message saying why.

@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use common::rng::SplitMix64;
+use common::train::{Task, Trainer};
+use tokens::CharTokenizer;
 
-use crate::GptError;
-use crate::data::TokenSplits;
+use crate::data::{TokenSplits, Tokenizer};
 use crate::generation::{SamplingConfig, generate};
 use crate::model::Gpt;
-use crate::training::Trainer;
 
 /// Random token ids: throughput does not depend on what the tokens say, and a benchmark should not need the data.
 pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits {
@@ -21,25 +21,29 @@ pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits
     }
 }
 
-/// Milliseconds per training step and training tokens per second of `trainer`, timed over `steps` steps after
-/// `warmup` untimed ones (the first steps pay for allocation and, on a GPU, for compiling kernels), on random
-/// tokens. As in [`Trainer::train`], the steps do not wait for the device; the clock stops when the last loss has
-/// been read, that is when the device has finished every step.
-pub fn training_throughput(mut trainer: Trainer, warmup: usize, steps: usize) -> Result<(f64, f64), GptError> {
-    let config = trainer.config.clone();
-    let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
+/// A character tokenizer of `vocab_size` tokens (letters from U+0100 on), for runs on [`synthetic_tokens`].
+pub fn synthetic_tokenizer(vocab_size: usize) -> Tokenizer {
+    let letters: String = (0..vocab_size as u32)
+        .filter_map(|i| char::from_u32(0x100 + i))
+        .collect();
+    Tokenizer::Char(CharTokenizer::from_corpus(&letters).expect("a non-empty alphabet"))
+}
+
+/// Milliseconds per training step of `trainer`, timed over `steps` steps after `warmup` untimed ones (the first
+/// steps pay for allocation and, on a GPU, for compiling kernels). As in [`Trainer::train`], the steps do not wait
+/// for the device; the clock stops when the last loss has been read, that is when the device has finished every
+/// step.
+pub fn training_step_ms<T: Task>(trainer: &mut Trainer<T>, warmup: usize, steps: usize) -> Result<f64, T::Error> {
     for _ in 0..warmup {
-        trainer.train_step(&data);
+        trainer.train_step()?;
     }
     trainer.read_losses()?;
     let started = Instant::now();
     for _ in 0..steps {
-        trainer.train_step(&data);
+        trainer.train_step()?;
     }
     trainer.read_losses()?;
-    let seconds = started.elapsed().as_secs_f64();
-    let tokens = (steps * config.training.batch_size * config.model.block_size) as f64;
-    Ok((1000.0 * seconds / steps as f64, tokens / seconds))
+    Ok(1000.0 * started.elapsed().as_secs_f64() / steps as f64)
 }
 
 /// New tokens per second generating `new_tokens` after a one-token prompt, with or without the KV cache.

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use common::DeviceFailed;
 use common::config::InvalidConfig;
 use common::train::Diverged;
 use common::train::checkpoint::CheckpointError;
@@ -63,18 +64,15 @@ impl From<CheckpointError> for GptError {
     }
 }
 
+impl From<DeviceFailed> for GptError {
+    fn from(error: DeviceFailed) -> Self {
+        GptError::DeviceFailed { cause: error.cause }
+    }
+}
+
 impl GptError {
     /// A device failure from burn's report, which lists every operation it skipped: only its innermost cause.
     pub fn device_failed(report: &str) -> Self {
-        let lines: Vec<&str> = report.lines().map(str::trim).collect();
-        let innermost = lines.iter().rposition(|line| *line == "Caused by:");
-        let cause = innermost
-            .and_then(|i| lines.get(i + 1))
-            .or(lines.first())
-            .copied()
-            .unwrap_or("unknown error");
-        GptError::DeviceFailed {
-            cause: cause.to_string(),
-        }
+        DeviceFailed::from_report(report).into()
     }
 }

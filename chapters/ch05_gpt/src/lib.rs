@@ -11,14 +11,13 @@
 //! - [`generation`]: greedy, temperature, top-k and top-p sampling, with or without the cache;
 //! - [`GptError`]: what can go wrong reading data, configurations and checkpoints, and on the device;
 //! - [`bench`](mod@bench): training and sampling throughput, and peak memory;
-//! - [`fast`] (feature `fast`, on by default): the same model on the CPU kernels of the appendix crate
-//!   `cpu_speed`, which the command-line tool trains with.
+//! - `cli` (feature `cli`): the command line, which the appendix's binary runs with its kernels plugged in.
 
 pub mod bench;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod data;
 mod error;
-#[cfg(feature = "fast")]
-pub mod fast;
 pub mod generation;
 pub mod model;
 pub mod training;
@@ -27,4 +26,4 @@ pub use data::{TokenSplits, Tokenizer, TokenizerKind};
 pub use error::GptError;
 pub use generation::{Generation, SamplingConfig, generate};
 pub use model::{Block, Gpt, GptConfig, KvCache};
-pub use training::{RunConfig, Trainer, TrainingConfig};
+pub use training::{LanguageModeling, RunConfig, Trainer, TrainingConfig, trainer};

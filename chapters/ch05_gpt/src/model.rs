@@ -13,7 +13,7 @@ use attention::attention_weights;
 use burn::module::{ModuleMapper, Param};
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use common::init::NormalInit;
 use multi_head::{MultiHeadAttention, MultiHeadAttentionConfig};
 use tokens::{InputEmbedding, InputEmbeddingConfig};
 use transformer::blocks::Residual;
@@ -90,32 +90,22 @@ impl Gpt {
     /// Token ids `[batch, t]` (with `t <= block_size`) to next-token logits `[batch, t, vocab_size]`: the logits at
     /// position t are the model's guess for token t + 1, made from tokens 0..=t only.
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        self.forward_with(tokens, Block::forward)
-    }
-
-    /// [`Gpt::forward`] with each block computed by `block`: another implementation of the same block (the CPU
-    /// kernels of [`crate::fast`]).
-    pub fn forward_with(&self, tokens: Tensor<2, Int>, block: impl Fn(&Block, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
-        self.lm_head(self.hidden_states_with(tokens, block))
+        self.lm_head(self.hidden_states(tokens))
     }
 
     /// The last layer norm's output LN(h_L) `[batch, t, d]`: what the head scores, and what a classifier
     /// built on the GPT reads (chapter 7).
     pub fn hidden_states(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        self.hidden_states_with(tokens, Block::forward)
-    }
-
-    fn hidden_states_with(&self, tokens: Tensor<2, Int>, block: impl Fn(&Block, Tensor<3>) -> Tensor<3>) -> Tensor<3> {
         let mut x = self.dropout.forward(self.embedding.forward(tokens));
-        for b in &self.blocks {
-            x = block(b, x);
+        for block in &self.blocks {
+            x = block.forward(x);
         }
         self.final_norm.forward(x)
     }
 
     /// h Eᵀ: a score for each token of the vocabulary, by its embedding's dot product with h (one matrix
     /// product for all positions, as in [`multi_head::position_wise`]).
-    fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
+    pub fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
         let e = self.embedding.token.weight.val();
         let ([batch, t, _], [vocab, d]) = (h.dims(), e.dims());
         h.reshape([batch * t, d])
@@ -176,10 +166,8 @@ impl GptConfig {
             blocks: (0..self.n_layer).map(|_| block()).collect(),
             final_norm: norm(),
         };
-        model.map(&mut Gpt2Init {
-            path: Vec::new(),
-            residual_std: 0.02 / (2.0 * self.n_layer as f64).sqrt(),
-        })
+        let residual_std = 0.02 / (2.0 * self.n_layer as f64).sqrt();
+        model.map(&mut NormalInit::new(0.02).with_residual(&["w_o", "linear_2"], residual_std))
     }
 
     /// The number of parameters, in closed form: token and position embeddings (V + T)d; per block 4d² for
@@ -202,45 +190,6 @@ impl GptConfig {
     }
 }
 
-/// Re-initialises a freshly built [`Gpt`] as GPT-2 does (see [`GptConfig::init`]), telling parameters apart by
-/// their path in the module tree (`blocks.0.attention.w_o.weight`, ...).
-struct Gpt2Init {
-    path: Vec<String>,
-    residual_std: f64,
-}
-
-impl ModuleMapper for Gpt2Init {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let named = |name: &str| self.path.iter().any(|p| p == name);
-        let std = if named("w_o") || named("linear_2") {
-            self.residual_std
-        } else {
-            0.02
-        };
-        // A new tensor is a new leaf of the autodiff graph: it must ask for gradients as the old one did.
-        let replace = |t: Tensor<D>, new: Tensor<D>| new.set_require_grad(t.is_require_grad());
-        if named("bias") {
-            param.map(|t| replace(t.clone(), t.zeros_like()))
-        } else if D == 2 {
-            param.map(|t| {
-                replace(
-                    t.clone(),
-                    Tensor::random(t.shape(), Distribution::Normal(0.0, std), &t.device()),
-                )
-            })
-        } else {
-            param // layer norm gamma (ones) and beta (zeros) are right already
-        }
-    }
-}
 // ANCHOR_END: init
 
 impl Gpt {

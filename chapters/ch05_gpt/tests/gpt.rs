@@ -10,9 +10,10 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::rng::SplitMix64;
 use common::testing::{backends, max_abs_diff, values};
+use gpt::bench::{synthetic_tokenizer, synthetic_tokens};
 use gpt::data::random_windows;
 use gpt::generation::{GenerationError, draw, next_token_probabilities};
-use gpt::training::{cross_entropy, load_checkpoint, load_weights, optimizer};
+use gpt::training::{cross_entropy, load_checkpoint, load_weights, open_run, optimizer, whole_split_loss};
 use gpt::{
     GptConfig, GptError, KvCache, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate,
 };
@@ -31,6 +32,11 @@ fn exclusive_rng() -> std::sync::MutexGuard<'static, ()> {
 
 fn tiny(vocab_size: usize) -> RunConfig {
     RunConfig::tiny(vocab_size)
+}
+
+/// A fresh run of `config` on `data` (on the CPU, with autodiff).
+fn trainer(config: RunConfig, tokenizer: &Tokenizer, data: &TokenSplits) -> Trainer {
+    gpt::trainer(config, data.clone(), tokenizer.clone(), &Device::flex().autodiff()).unwrap()
 }
 
 fn ids(tokens: &[i64], device: &Device) -> Tensor<2, Int> {
@@ -60,7 +66,7 @@ fn the_loss_at_initialisation_is_close_to_ln_vocab() {
     device.seed(0);
     let config = GptConfig::new(65);
     let model = config.init(&device);
-    let data = gpt::bench::synthetic_tokens(65, 10_000, 1);
+    let data = synthetic_tokens(65, 10_000, 1);
     let (x, y) = random_windows(&data.train, 32, 64, &mut SplitMix64::new(2), &device);
     let loss = cross_entropy(model.forward(x), y).into_scalar::<f32>();
     assert_relative_eq!(loss, 65f32.ln(), epsilon = 0.05);
@@ -253,8 +259,10 @@ fn a_corpus_too_short_for_one_window_is_an_error_not_a_panic() {
     let _rng = exclusive_rng();
     // 40 characters: 36 to train on, 4 to validate on, against windows of 16 + 1.
     let (tokenizer, data) = TokenSplits::build(&"abcd".repeat(10), TokenizerKind::Char).unwrap();
-    let mut trainer = Trainer::new(tiny(tokenizer.vocab_size()), &Device::flex().autodiff());
-    let error = trainer.train(&data, 3, None, None).unwrap_err();
+    let config = tiny(tokenizer.vocab_size());
+    let error = gpt::trainer(config, data, tokenizer, &Device::flex().autodiff())
+        .map(|_| ())
+        .unwrap_err();
     assert!(
         matches!(
             error,
@@ -266,8 +274,6 @@ fn a_corpus_too_short_for_one_window_is_an_error_not_a_panic() {
         ),
         "{error}"
     );
-    assert!(trainer.evaluate(&data).is_err());
-    assert_eq!(trainer.step, 0, "no step was taken");
 }
 
 #[test]
@@ -343,7 +349,7 @@ fn weight_decay_applies_to_matrices_only() {
     let config = tiny(65);
     let model = config.model.clone().with_bias(true).init(&device);
     let (x, _) = random_windows(
-        &gpt::bench::synthetic_tokens(65, 100, 0).train,
+        &synthetic_tokens(65, 100, 0).train,
         2,
         16,
         &mut SplitMix64::new(0),
@@ -383,11 +389,11 @@ fn a_tiny_gpt_overfits_one_batch() {
         .with_warmup_iters(0)
         .with_lr_decay_iters(10_000);
     // 17 tokens hold exactly one window of 16 + 1: every batch is that window.
-    let data = gpt::bench::synthetic_tokens(65, 17, 4);
-    let mut trainer = Trainer::new(config, &device);
-    let first = trainer.train_step(&data).into_scalar::<f32>();
+    let data = synthetic_tokens(65, 17, 4);
+    let mut trainer = gpt::trainer(config, data, synthetic_tokenizer(65), &device).unwrap();
+    let first = trainer.train_step().unwrap().into_scalar::<f32>();
     let last = (0..150)
-        .map(|_| trainer.train_step(&data))
+        .map(|_| trainer.train_step().unwrap())
         .last()
         .unwrap()
         .into_scalar::<f32>();
@@ -405,7 +411,7 @@ fn the_whole_split_loss_is_the_mean_over_the_windows_that_tile_it() {
     let mut config = tiny(tokenizer.vocab_size());
     config.training.batch_size = 3; // the split's windows do not fill the last batch
     let block_size = config.model.block_size;
-    let trainer = Trainer::new(config, &Device::flex().autodiff());
+    let trainer = trainer(config, &tokenizer, &data);
     let windows = (data.val.len() - 1) / block_size;
     assert!(windows > 3 && !windows.is_multiple_of(3), "{windows} windows");
 
@@ -424,19 +430,12 @@ fn the_whole_split_loss_is_the_mean_over_the_windows_that_tile_it() {
         .sum::<f64>()
         / windows as f64;
     assert_relative_eq!(
-        trainer.whole_split_loss(&data.val).unwrap(),
+        whole_split_loss(&trainer, &data.val).unwrap(),
         by_hand,
         max_relative = 1e-6
     );
 
-    let trainer = trainer.with_shards(2);
-    assert_relative_eq!(
-        trainer.whole_split_loss(&data.val).unwrap(),
-        by_hand,
-        max_relative = 1e-6
-    );
-
-    let error = trainer.whole_split_loss(&data.val[..block_size]).unwrap_err();
+    let error = whole_split_loss(&trainer, &data.val[..block_size]).unwrap_err();
     assert!(error.to_string().contains("too few for one window"), "{error}");
 }
 
@@ -448,21 +447,20 @@ fn a_resumed_run_follows_the_uninterrupted_one_exactly() {
     let mut config = tiny(tokenizer.vocab_size());
     config.model = config.model.with_dropout(0.1); // dropout masks must come back too
 
-    let mut whole = Trainer::new(config.clone(), &device);
-    whole.train(&data, 60, None, None).unwrap();
+    let mut whole = trainer(config.clone(), &tokenizer, &data);
+    whole.train(60, None, None).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run");
-    let mut first_half = Trainer::new(config, &device);
-    first_half
-        .train(&data, 30, Some((&checkpoint, &tokenizer)), None)
-        .unwrap();
-    first_half.save(&checkpoint, &tokenizer).unwrap();
+    let mut first_half = trainer(config, &tokenizer, &data);
+    first_half.train(30, Some(&checkpoint), None).unwrap();
+    first_half.save(&checkpoint).unwrap();
     drop(first_half);
-    let (mut resumed, restored_tokenizer) = Trainer::resume(&checkpoint, &device).unwrap();
-    assert_eq!(restored_tokenizer, tokenizer);
+    let saved = open_run(&checkpoint).unwrap();
+    assert_eq!(saved.tokenizer, tokenizer);
+    let mut resumed = saved.resume(data, &device).unwrap();
     assert_eq!(resumed.step, 30);
-    resumed.train(&data, 60, Some((&checkpoint, &tokenizer)), None).unwrap();
+    resumed.train(60, Some(&checkpoint), None).unwrap();
 
     // Every step's loss was read from the device, and each evaluation marks the step before it.
     let steps = |t: &Trainer| t.history.iter().map(|p| p.step).collect::<Vec<_>>();
@@ -486,8 +484,8 @@ fn checkpoints_load_for_inference_and_mismatches_are_explained() {
     let device = Device::flex().autodiff();
     let (tokenizer, data) = text_splits();
     let config = tiny(tokenizer.vocab_size());
-    let mut trainer = Trainer::new(config.clone(), &device);
-    trainer.train(&data, 5, None, None).unwrap();
+    let mut trainer = gpt::trainer(config.clone(), data, tokenizer.clone(), &device).unwrap();
+    trainer.train(5, None, None).unwrap();
     assert_eq!(
         trainer.history.len(),
         5,
@@ -495,7 +493,7 @@ fn checkpoints_load_for_inference_and_mismatches_are_explained() {
     );
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run");
-    trainer.save(&checkpoint, &tokenizer).unwrap();
+    trainer.save(&checkpoint).unwrap();
 
     let inference = Device::flex();
     let (model, loaded_config, loaded_tokenizer) = load_checkpoint(&checkpoint, &inference).unwrap();
@@ -561,68 +559,6 @@ fn cpu_and_wgpu_compute_the_same_logits() {
     }
 }
 
-/// Every parameter's gradient in `grads`, in the model's order, as flat values.
-struct ParameterGradients {
-    grads: GradientsParams,
-    values: Vec<Vec<f32>>,
-}
-
-impl burn::module::ModuleVisitor for ParameterGradients {
-    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-        let grad = self
-            .grads
-            .get::<D>(param.id)
-            .expect("every parameter takes part in the loss");
-        self.values.push(values(grad));
-    }
-}
-
-/// The appendix's kernels (`gpt::fast`) compute chapter 5's model: the logits agree to 1e-5 and every parameter's
-/// gradient to 1e-5, on both backends, for a model of two blocks (float rounding only: the fused kernels evaluate
-/// the same formulas in another order).
-#[test]
-fn the_appendix_kernels_give_the_textbook_logits_and_gradients() {
-    let _rng = exclusive_rng();
-    for (name, device) in backends() {
-        let autodiff = device.clone().autodiff();
-        autodiff.seed(21);
-        let config = GptConfig::new(13)
-            .with_block_size(9)
-            .with_n_layer(2)
-            .with_n_head(2)
-            .with_n_embd(16);
-        let model = config.init(&autodiff);
-        let mut rng = SplitMix64::new(5);
-        let mut tokens = || (0..3 * 9).map(|_| rng.below(13) as i64).collect::<Vec<_>>();
-        let (x, y) = (
-            ids(&tokens(), &autodiff).reshape([3, 9]),
-            ids(&tokens(), &autodiff).reshape([3, 9]),
-        );
-        let gradients = |logits: Tensor<3>| {
-            let loss = cross_entropy(logits.clone(), y.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let mut visitor = ParameterGradients {
-                grads,
-                values: Vec::new(),
-            };
-            model.visit(&mut visitor);
-            (values(logits), visitor.values)
-        };
-        let (plain_logits, plain_grads) = gradients(model.forward(x.clone()));
-        let (fast_logits, fast_grads) = gradients(gpt::fast::forward(&model, x.clone()));
-        let worst = max_abs_diff(&plain_logits, &fast_logits);
-        assert!(worst < 1e-5, "{name}: logits differ by up to {worst:e}");
-        assert_eq!(plain_grads.len(), fast_grads.len());
-        for (index, (plain, fast)) in plain_grads.iter().zip(&fast_grads).enumerate() {
-            let worst = max_abs_diff(plain, fast);
-            assert!(
-                worst < 1e-5,
-                "{name}: parameter {index}'s gradients differ by up to {worst:e}"
-            );
-        }
-    }
-}
-
 #[test]
 fn presets_are_valid_and_an_invalid_config_names_every_bad_field() {
     for preset in ["baby", "small", "tiny"] {
@@ -641,8 +577,11 @@ fn presets_are_valid_and_an_invalid_config_names_every_bad_field() {
             "eval_iters = 0 (must be at least 1)",
         ]
     );
-    let panicked = std::panic::catch_unwind(|| Trainer::new(config, &Device::flex().autodiff()).step).unwrap_err();
-    let message = panicked.downcast_ref::<String>().unwrap();
+    let (tokenizer, data) = text_splits();
+    let message = gpt::trainer(config, data, tokenizer, &Device::flex().autodiff())
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("n_embd = 32"), "{message}");
 }
 
@@ -653,12 +592,10 @@ fn a_loss_that_is_not_finite_stops_training_and_nothing_diverged_is_saved() {
     let mut config = tiny(tokenizer.vocab_size());
     config.training.learning_rate = 1e30;
     config.training.min_lr = 1e29;
-    let mut trainer = Trainer::new(config, &Device::flex().autodiff());
+    let mut trainer = trainer(config, &tokenizer, &data);
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("run");
-    let error = trainer
-        .train(&data, 60, Some((&checkpoint, &tokenizer)), None)
-        .unwrap_err();
+    let error = trainer.train(60, Some(&checkpoint), None).unwrap_err();
     let GptError::Diverged(diverged) = error else {
         panic!("not a divergence: {error}")
     };
@@ -667,8 +604,5 @@ fn a_loss_that_is_not_finite_stops_training_and_nothing_diverged_is_saved() {
     // The step-0 checkpoint, saved before the first step, is still there and loads.
     let (_, _, restored) = load_checkpoint(&checkpoint, &Device::flex()).unwrap();
     assert_eq!(restored, tokenizer);
-    assert!(
-        trainer.save(&checkpoint, &tokenizer).is_err(),
-        "a diverged model was saved"
-    );
+    assert!(trainer.save(&checkpoint).is_err(), "a diverged model was saved");
 }

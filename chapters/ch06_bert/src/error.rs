@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use common::DataError;
 use common::config::InvalidConfig;
 use common::train::{CheckpointError, Diverged};
 use common::weights::WeightsError;
+use common::{DataError, DeviceFailed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BertError {
@@ -32,6 +32,6 @@ pub enum BertError {
     SequenceTooLong { tokens: usize, max: usize },
     #[error("{0}")]
     BadInput(String),
-    #[error("could not read a result from the device: {0}")]
-    Device(String),
+    #[error(transparent)]
+    Device(#[from] DeviceFailed),
 }

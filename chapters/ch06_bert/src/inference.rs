@@ -4,6 +4,8 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use tokenizers::Tokenizer;
 
+use common::DeviceFailed;
+
 use crate::error::BertError;
 use crate::model::{Bert, BertForMaskedLm, mean_pool, padding_mask};
 
@@ -46,7 +48,7 @@ pub fn fill_masks(
     let rows = probabilities
         .into_data()
         .try_to_vec::<f32>()
-        .map_err(|e| BertError::Device(format!("{e:?}")))?;
+        .map_err(|e| DeviceFailed::from_report(&e.to_string()))?;
     let vocab = model.bert.vocab_size();
     Ok(rows
         .chunks(vocab)

@@ -28,5 +28,5 @@ pub mod vocab;
 pub use config::BertConfig;
 pub use error::BertError;
 pub use model::{Bert, BertForMaskedLm};
-pub use training::{RunConfig, Trainer};
+pub use training::{MaskedLanguageModeling, RunConfig, Trainer};
 pub use vocab::BertVocab;

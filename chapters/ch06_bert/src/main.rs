@@ -12,15 +12,15 @@ use anyhow::{anyhow, bail};
 use bert::data::{split_sequences, split_text};
 use bert::inference::{Guess, cosine_similarities, embed, encode_batch, fill_masks};
 use bert::pretrained::{load_bert, load_masked_lm};
-use bert::training::{baselines, evaluation_masks, load_checkpoint};
-use bert::{BertError, BertVocab, RunConfig, Trainer};
+use bert::training::{MaskedLanguageModeling, baselines, load_checkpoint, resume, trainer};
+use bert::{BertError, BertVocab, RunConfig};
 use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 use common::cli::DeviceArgs;
 use common::figures::{write_loss_curve_png, write_loss_curve_svg};
 use common::hub::ALL_MINILM_L6_V2;
 use common::hub::load_tokenizer;
-use common::train::{RunDir, Start, progress_bar};
+use common::train::{RunDir, Start, Task, progress_bar};
 use tokens::BpeTokenizer;
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -165,17 +165,22 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let config = run_config(&args.config)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
     let vocab = learn_vocab(&text, &config)?;
-    let train = split_sequences(&text, &vocab, config.model.max_position_embeddings).train;
-    let mut trainer = Trainer::new(config, &device);
+    let splits = split_sequences(&text, &vocab, config.model.max_position_embeddings);
+    let mut trainer = trainer(
+        MaskedLanguageModeling::new(config, vocab, splits.train, &splits.val)?,
+        &device,
+    );
     let (mut tokens, mut started) = (0, Instant::now());
     for step in 0..5 + args.steps {
         if step == 5 {
+            trainer.read_losses()?;
             (tokens, started) = (0, Instant::now());
         }
-        let batch = trainer.batch_at(&train, &vocab, trainer.step);
+        let batch = trainer.task.batch(trainer.step, &device)?;
         tokens += batch.inputs.dims().iter().product::<usize>();
-        trainer.train_step_on(batch)?;
+        trainer.train_step_on(batch);
     }
+    trainer.read_losses()?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} steps: {:.1} ms/step, {:.0} tokens/s (padding included)",
@@ -192,35 +197,40 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
     let device = selected.device.autodiff();
     let run = RunDir::open(&args.out, Start::from_flags(args.resume, args.overwrite)).map_err(BertError::from)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
-    let (mut trainer, vocab) = if args.resume {
-        let (trainer, vocab) = Trainer::resume(&run.checkpoint(), &device)?;
+    let split = |vocab: &BertVocab, config: &RunConfig| {
+        let splits = split_sequences(&text, vocab, config.model.max_position_embeddings);
+        (splits.train, splits.val)
+    };
+    let mut trainer = if args.resume {
+        let trainer = resume(&run.checkpoint(), &device, split)?;
         println!("resuming {} at step {}", run.checkpoint().display(), trainer.step);
-        (trainer, vocab)
+        trainer
     } else {
         let mut config = run_config(&args.config)?;
         if let Some(seed) = args.seed {
             config.training.seed = seed;
         }
         let vocab = learn_vocab(&text, &config)?;
-        (Trainer::new(config, &device), vocab)
+        let (train, val) = split(&vocab, &config);
+        if train.is_empty() || val.is_empty() {
+            bail!("the text is too short for a training and a validation split: use a longer --data");
+        }
+        trainer(MaskedLanguageModeling::new(config, vocab, train, &val)?, &device)
     };
-    let config = trainer.config.clone();
+    let (config, vocab) = (trainer.task.config.clone(), trainer.task.vocab.clone());
     let max_iters = config.training.max_iters;
     let until = args.max_iters.unwrap_or(max_iters);
     if until > max_iters {
         bail!("--max-iters {until} is past the configuration's max_iters {max_iters}: pass at most {max_iters}");
     }
-    let splits = split_sequences(&text, &vocab, config.model.max_position_embeddings);
-    if splits.train.is_empty() || splits.val.is_empty() {
-        bail!("the text is too short for a training and a validation split: use a longer --data");
-    }
-    let val = evaluation_masks(&splits.val, &vocab, &config);
-    let base = baselines(&splits.train, &val, &vocab.special(), vocab.vocab_size());
+    let task = &trainer.task;
+    let base = baselines(&task.train, &task.val, &vocab.special(), vocab.vocab_size());
+    let val_sequences = task.val.len();
     let m = &config.model;
     println!(
         "data: {} training and {} validation sequences of up to {} tokens",
-        splits.train.len(),
-        splits.val.len(),
+        trainer.task.train.len(),
+        val_sequences,
         m.max_position_embeddings
     );
     println!(
@@ -231,21 +241,22 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         m.hidden_size
     );
     let progress = progress_bar(until, trainer.step);
-    let throughput = trainer.train(
-        &splits.train,
-        &val,
-        &vocab,
-        until,
-        Some(&run.checkpoint()),
-        Some(&progress),
-    )?;
+    let throughput = trainer.train(until, Some(&run.checkpoint()), Some(&progress))?;
     progress.finish();
-    let last = *trainer.evaluations.last().expect("train evaluates at its last step");
+    // A run stopped between two evaluations (--max-iters) is evaluated, and saved, where it stopped.
+    let last = match trainer.evaluations.last() {
+        Some(last) if last.step == trainer.step => *last,
+        _ => {
+            let last = trainer.evaluate()?;
+            trainer.save(&run.checkpoint())?;
+            last
+        }
+    };
     println!(
         "trained {} steps in {:.1} s ({:.0} tokens/s, padding included); checkpoint {}",
         throughput.steps,
         throughput.seconds,
-        throughput.tokens as f64 / throughput.seconds,
+        throughput.items as f64 / throughput.seconds,
         run.checkpoint().display()
     );
     println!("validation, {} masked positions (step {}):", last.scored, last.step);

@@ -2,11 +2,11 @@
 //! paper's post-LN arrangement, and the two heads of pretraining: the masked-LM head, whose decoder is the token
 //! embedding, and the pooler on `[CLS]`.
 
-use burn::module::{ModuleMapper, Param};
+use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::Distribution;
 use burn::tensor::activation::tanh;
+use common::init::NormalInit;
 use tokens::embedding::{InputEmbedding, InputEmbeddingConfig};
 use transformer::{Activation, EncoderLayer, LayerConfig, NormPosition};
 
@@ -184,7 +184,8 @@ impl BertConfig {
             .with_attention_dropout(self.attention_probs_dropout_prob)
     }
 
-    fn norm(&self, device: &Device) -> LayerNorm {
+    /// A layer norm over the hidden width, with the configuration's ε.
+    pub fn norm(&self, device: &Device) -> LayerNorm {
         LayerNormConfig::new(self.hidden_size)
             .with_epsilon(self.layer_norm_eps)
             .init(device)
@@ -213,7 +214,7 @@ impl BertConfig {
                 .collect(),
             pooler: pooler.then(|| LinearConfig::new(d, d).init(device)),
         };
-        bert.map(&mut BertInit::default())
+        bert.map(&mut NormalInit::new(0.02))
     }
 
     /// A fresh [`BertForMaskedLm`] (no pooler), initialised as [`BertConfig::init`].
@@ -226,40 +227,9 @@ impl BertConfig {
         };
         BertForMaskedLm {
             bert: self.init(false, device),
-            mlm: mlm.map(&mut BertInit::default()),
+            mlm: mlm.map(&mut NormalInit::new(0.02)),
         }
     }
 }
 
-/// BERT's initialisation, applied to a freshly built module: parameters are told apart by their name in the module
-/// tree (`bias`, `gamma`, `beta`) and their rank.
-#[derive(Default)]
-struct BertInit {
-    path: Vec<String>,
-}
-
-impl ModuleMapper for BertInit {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        // A new tensor is a new leaf of the autodiff graph: it must ask for gradients as the old one did.
-        let replace = |t: Tensor<D>, new: Tensor<D>| new.set_require_grad(t.is_require_grad());
-        if self.path.last().is_some_and(|name| name == "bias") {
-            param.map(|t| replace(t.clone(), t.zeros_like()))
-        } else if D == 2 {
-            param.map(|t| {
-                let normal = Tensor::random(t.shape(), Distribution::Normal(0.0, 0.02), &t.device());
-                replace(t, normal)
-            })
-        } else {
-            param // layer norm gamma (ones) and beta (zeros) are right already
-        }
-    }
-}
 // ANCHOR_END: init

@@ -22,9 +22,8 @@
 use std::path::Path;
 
 use burn::module::Param;
-use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
-use common::weights::{Weights, read_safetensors};
+use common::weights::{Scope, Weights, read_safetensors};
 
 use crate::config::BertConfig;
 use crate::error::BertError;
@@ -50,8 +49,8 @@ pub fn load_bert(folder: &Path, device: &Device) -> Result<(BertConfig, Bert), B
     let config = load_config(folder)?.with_dropout(0.0);
     let path = folder.join("model.safetensors");
     let bytes = read_safetensors(&path)?;
-    let file = Weights::new(&bytes, &path, device)?;
-    let bert = BertWeights::new(&file).bert(&config)?;
+    let weights = Weights::new(&bytes, &path, device)?;
+    let bert = bert(&encoder_scope(&weights), &config)?;
     Ok((config, bert))
 }
 
@@ -60,116 +59,63 @@ pub fn load_masked_lm(folder: &Path, device: &Device) -> Result<(BertConfig, Ber
     let config = load_config(folder)?.with_dropout(0.0);
     let path = folder.join("model.safetensors");
     let bytes = read_safetensors(&path)?;
-    let file = Weights::new(&bytes, &path, device)?;
-    let weights = BertWeights::new(&file);
-    if !weights.has("cls.predictions.bias") {
+    let weights = Weights::new(&bytes, &path, device)?;
+    let head = weights.scope("cls.predictions");
+    if !head.has("bias") {
         return Err(BertError::NoMlmHead { path });
     }
+    let d = config.hidden_size;
     let model = BertForMaskedLm {
-        bert: weights.bert(&config)?,
+        bert: bert(&encoder_scope(&weights), &config)?,
         mlm: MlmHead {
-            transform: weights.linear(
-                "cls.predictions.transform.dense",
-                config.hidden_size,
-                config.hidden_size,
-            )?,
-            norm: weights.layer_norm("cls.predictions.transform.LayerNorm", &config)?,
-            bias: Param::from_tensor(weights.tensor("cls.predictions.bias", [config.vocab_size])?),
+            transform: head.pp("transform.dense").linear_transposed(d, d)?,
+            norm: head.pp("transform.LayerNorm").layer_norm(config.norm(device))?,
+            bias: Param::from_tensor(head.tensor("bias", [config.vocab_size])?),
             activation: config.activation()?,
         },
     };
     Ok((config, model))
 }
 
-/// The file's tensors under BERT's names.
-struct BertWeights<'a> {
-    weights: &'a Weights<'a>,
-    /// `bert.` in a `BertForMaskedLM`, nothing in a `BertModel`.
-    prefix: &'static str,
+/// The encoder's tensors: under `bert.` in a `BertForMaskedLM`, at the top in a `BertModel`.
+fn encoder_scope<'a>(weights: &'a Weights<'a>) -> Scope<'a> {
+    weights.scope(if weights.has_prefix("bert.") { "bert" } else { "" })
 }
 
-impl<'a> BertWeights<'a> {
-    fn new(weights: &'a Weights<'a>) -> Self {
-        let prefix = if weights.has_prefix("bert.") { "bert." } else { "" };
-        BertWeights { weights, prefix }
+// ANCHOR: load
+/// The encoder, built from the configuration and then given the file's weights, layer by layer. Every dense weight
+/// is PyTorch's `nn.Linear`, `[d_out, d_in]`: transposed to burn's layout.
+fn bert(w: &Scope, config: &BertConfig) -> Result<Bert, BertError> {
+    let (d, f) = (config.hidden_size, config.intermediate_size);
+    let has_pooler = w.has("pooler.dense.weight");
+    let mut bert = config.init(has_pooler, w.device());
+    let (e, embeddings) = (&mut bert.embeddings, w.pp("embeddings"));
+    e.input.token = embeddings.pp("word_embeddings").embedding(config.vocab_size, d)?;
+    let positions = &mut e.input.position.as_mut().expect("BERT's positions are learned").table;
+    *positions = embeddings
+        .pp("position_embeddings")
+        .embedding(config.max_position_embeddings, d)?;
+    e.segment = embeddings
+        .pp("token_type_embeddings")
+        .embedding(config.type_vocab_size, d)?;
+    e.norm = embeddings.pp("LayerNorm").layer_norm(e.norm.clone())?;
+    for (i, layer) in bert.layers.iter_mut().enumerate() {
+        let l = w.pp("encoder.layer").pp(i);
+        let attention = &mut layer.self_attention;
+        attention.w_q = l.pp("attention.self.query").linear_transposed(d, d)?;
+        attention.w_k = l.pp("attention.self.key").linear_transposed(d, d)?;
+        attention.w_v = l.pp("attention.self.value").linear_transposed(d, d)?;
+        attention.w_o = l.pp("attention.output.dense").linear_transposed(d, d)?;
+        let norm = layer.around_attention.norm.clone();
+        layer.around_attention.norm = l.pp("attention.output.LayerNorm").layer_norm(norm)?;
+        layer.feed_forward.linear_1 = l.pp("intermediate.dense").linear_transposed(d, f)?;
+        layer.feed_forward.linear_2 = l.pp("output.dense").linear_transposed(f, d)?;
+        let norm = layer.around_feed_forward.norm.clone();
+        layer.around_feed_forward.norm = l.pp("output.LayerNorm").layer_norm(norm)?;
     }
-
-    fn has(&self, name: &str) -> bool {
-        self.weights.has(name)
+    if has_pooler {
+        bert.pooler = Some(w.pp("pooler.dense").linear_transposed(d, d)?);
     }
-
-    /// The F32 tensor `name`, which must have `shape`.
-    fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>, BertError> {
-        Ok(self.weights.tensor(name, shape)?)
-    }
-
-    // ANCHOR: load
-    /// `name.weight` `[d_out, d_in]` (PyTorch's layout) transposed to burn's `[d_in, d_out]`, and `name.bias`.
-    fn linear(&self, name: &str, d_in: usize, d_out: usize) -> Result<Linear, BertError> {
-        let weight = self.tensor(&format!("{name}.weight"), [d_out, d_in])?.transpose();
-        let bias = self.tensor(&format!("{name}.bias"), [d_out])?;
-        Ok(Linear {
-            weight: Param::from_tensor(weight),
-            bias: Some(Param::from_tensor(bias)),
-        })
-    }
-
-    fn layer_norm(&self, name: &str, config: &BertConfig) -> Result<LayerNorm, BertError> {
-        let d = config.hidden_size;
-        let (scale, shift) = if self.has(&format!("{name}.gamma")) {
-            ("gamma", "beta")
-        } else {
-            ("weight", "bias")
-        };
-        let mut norm = LayerNormConfig::new(d)
-            .with_epsilon(config.layer_norm_eps)
-            .init(self.weights.device());
-        norm.gamma = Param::from_tensor(self.tensor(&format!("{name}.{scale}"), [d])?);
-        norm.beta = Some(Param::from_tensor(self.tensor(&format!("{name}.{shift}"), [d])?));
-        Ok(norm)
-    }
-
-    fn embedding(&self, name: &str, n: usize, d: usize) -> Result<Embedding, BertError> {
-        Ok(Embedding {
-            weight: Param::from_tensor(self.tensor(&format!("{name}.weight"), [n, d])?),
-        })
-    }
-
-    /// The encoder, built from the configuration and then given the file's weights, layer by layer.
-    fn bert(&self, config: &BertConfig) -> Result<Bert, BertError> {
-        let (p, d, f) = (self.prefix, config.hidden_size, config.intermediate_size);
-        let has_pooler = self.has(&format!("{p}pooler.dense.weight"));
-        let mut bert = config.init(has_pooler, self.weights.device());
-        let e = &mut bert.embeddings;
-        e.input.token = self.embedding(&format!("{p}embeddings.word_embeddings"), config.vocab_size, d)?;
-        let positions = &mut e.input.position.as_mut().expect("BERT's positions are learned").table;
-        *positions = self.embedding(
-            &format!("{p}embeddings.position_embeddings"),
-            config.max_position_embeddings,
-            d,
-        )?;
-        e.segment = self.embedding(
-            &format!("{p}embeddings.token_type_embeddings"),
-            config.type_vocab_size,
-            d,
-        )?;
-        e.norm = self.layer_norm(&format!("{p}embeddings.LayerNorm"), config)?;
-        for (i, layer) in bert.layers.iter_mut().enumerate() {
-            let name = |rest: &str| format!("{p}encoder.layer.{i}.{rest}");
-            let attention = &mut layer.self_attention;
-            attention.w_q = self.linear(&name("attention.self.query"), d, d)?;
-            attention.w_k = self.linear(&name("attention.self.key"), d, d)?;
-            attention.w_v = self.linear(&name("attention.self.value"), d, d)?;
-            attention.w_o = self.linear(&name("attention.output.dense"), d, d)?;
-            layer.around_attention.norm = self.layer_norm(&name("attention.output.LayerNorm"), config)?;
-            layer.feed_forward.linear_1 = self.linear(&name("intermediate.dense"), d, f)?;
-            layer.feed_forward.linear_2 = self.linear(&name("output.dense"), f, d)?;
-            layer.around_feed_forward.norm = self.layer_norm(&name("output.LayerNorm"), config)?;
-        }
-        if has_pooler {
-            bert.pooler = Some(self.linear(&format!("{p}pooler.dense"), d, d)?);
-        }
-        Ok(bert)
-    }
-    // ANCHOR_END: load
+    Ok(bert)
 }
+// ANCHOR_END: load

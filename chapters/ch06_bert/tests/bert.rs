@@ -6,13 +6,15 @@ use bert::data::{sequences, split_text};
 use bert::masking::{Masked, MaskedBatch, MaskingConfig, SpecialTokens, mask_tokens, masked_lm_loss};
 use bert::model::{BertForMaskedLm, padding_mask};
 use bert::pretrained::load_masked_lm;
+use bert::training::{MaskedLanguageModeling, trainer, trainer_from};
 use bert::training::{RunConfig, TrainingConfig, evaluation_masks};
-use bert::{BertConfig, BertVocab, Trainer};
+use bert::{BertConfig, BertVocab};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use common::rng::SplitMix64;
 use common::testing::{assert_input_gradient_matches_finite_differences, backends, max_abs_diff, values};
+use common::train::Task;
 use proptest::prelude::*;
 use tokens::BpeTokenizer;
 
@@ -202,7 +204,8 @@ fn a_tiny_bert_overfits_one_batch() {
     config.training.min_lr = 3e-3;
     config.training.warmup_iters = 0;
     config.training.max_iters = 150;
-    let mut trainer = Trainer::new(config, &device);
+    let vocab = BertVocab::new(BpeTokenizer::from_merges(Vec::new()).unwrap());
+    let mut trainer = trainer(MaskedLanguageModeling::on_given_batches(config, vocab), &device);
     let sequences = vec![
         Masked {
             inputs: vec![258, 260, 70, 80, 260, 259],
@@ -217,7 +220,7 @@ fn a_tiny_bert_overfits_one_batch() {
     for _ in 0..150 {
         loss = trainer
             .train_step_on(MaskedBatch::new(&sequences, 256, &device))
-            .unwrap();
+            .into_scalar::<f32>();
     }
     assert!(loss < 0.05, "loss after 150 steps on one batch: {loss}");
 }
@@ -236,8 +239,11 @@ fn a_training_step_on_flex_equals_the_same_step_on_wgpu() {
             let (model_config, model) = load_masked_lm(&folder, &device).unwrap();
             let mut config = RunConfig::named("tiny").unwrap();
             config.model = model_config;
-            let mut trainer = Trainer::with_model(config, model, &device);
-            let loss = trainer.train_step_on(MaskedBatch::new(&sequences, 0, &device)).unwrap();
+            let vocab = BertVocab::new(BpeTokenizer::from_merges(Vec::new()).unwrap());
+            let mut trainer = trainer_from(MaskedLanguageModeling::on_given_batches(config, vocab), model, &device);
+            let loss = trainer
+                .train_step_on(MaskedBatch::new(&sequences, 0, &device))
+                .into_scalar::<f32>();
             (
                 loss,
                 values(trainer.model.valid().bert.layers[1].feed_forward.linear_2.weight.val()),
@@ -297,8 +303,9 @@ fn masks_are_the_same_for_a_seed_and_new_at_every_step() {
         evaluation_masks(&data, &vocab, &config),
         evaluation_masks(&data, &vocab, &config)
     );
-    let trainer = Trainer::new(config, &Device::flex().autodiff());
-    let inputs = |step| values(trainer.batch_at(&data, &vocab, step).inputs.float());
+    let device = Device::flex();
+    let mut task = MaskedLanguageModeling::new(config, vocab, data.clone(), &data).unwrap();
+    let mut inputs = |step| values(task.batch(step, &device).unwrap().inputs.float());
     assert_eq!(inputs(3), inputs(3));
     assert_ne!(inputs(3), inputs(4), "each step draws its own sequences and masks");
 }

@@ -1,10 +1,10 @@
-//! A fine-tuned classifier on disk: the kit's checkpoint (weights, optimizer, a JSON state) with what rebuilds
-//! the model (backbone, architecture, pooling) and its tokenizer beside it.
+//! A fine-tuned classifier on disk: the kit's checkpoint (weights, optimizer, a JSON state), written by the training
+//! loop, with what rebuilds the model (backbone, architecture, pooling) and its tokenizer beside it.
 
 use std::path::Path;
 
-use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
+use common::train::Saved;
 use common::train::checkpoint;
 use serde::{Deserialize, Serialize};
 
@@ -25,33 +25,20 @@ pub struct ClassifierSpec {
     pub max_len: usize,
 }
 
-/// A classifier checkpoint's `state.json`.
+/// What a classifier checkpoint's `state.json` holds besides the run's progress (its step, history and epochs).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct State {
+pub struct ClassifierState {
     pub classifier: ClassifierSpec,
     pub config: FineTuneConfig,
-    pub epochs: Vec<EpochScores>,
     pub trainable_params: usize,
 }
 
-/// Saves `model` (LoRA merged) as the checkpoint `dir`.
-pub fn save(
-    dir: &Path,
-    model: &Classifier,
-    encoder: &TextEncoder,
-    state: &State,
-    optimizer: &ModuleOptimizer,
-) -> Result<(), ClassifyError> {
-    let tokenizer = encoder.to_file()?;
-    checkpoint::save(dir, model, optimizer, state, &[(TOKENIZER_FILE, tokenizer.as_bytes())])?;
-    Ok(())
-}
-
-/// The classifier saved in the run directory or checkpoint `path`, its tokenizer and its state. A directory
-/// that holds another kind of checkpoint (a pretraining run's) is an error saying so.
-pub fn load(path: &Path, device: &Device) -> Result<(Classifier, TextEncoder, State), ClassifyError> {
+/// The classifier saved in the run directory or checkpoint `path` (by [`crate::training::fine_tune`]), its
+/// tokenizer and its state. A directory that holds another kind of checkpoint (a pretraining run's) is an error
+/// saying so.
+pub fn load(path: &Path, device: &Device) -> Result<(Classifier, TextEncoder, ClassifierState), ClassifyError> {
     let dir = checkpoint::find(path)?;
-    let state: State = checkpoint::read_state::<serde_json::Value>(&dir)
+    let saved: Saved<ClassifierState, EpochScores> = checkpoint::read_state::<serde_json::Value>(&dir)
         .and_then(|value| {
             serde_json::from_value(value).map_err(|e| common::train::CheckpointError::Corrupt {
                 path: dir.join(checkpoint::STATE_FILE),
@@ -63,6 +50,7 @@ pub fn load(path: &Path, device: &Device) -> Result<(Classifier, TextEncoder, St
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+    let state = saved.task;
     let spec = &state.classifier;
     let text = String::from_utf8_lossy(&checkpoint::read_file(&dir, TOKENIZER_FILE)?).into_owned();
     let encoder = TextEncoder::from_file(spec.backbone, &text, &dir.join(TOKENIZER_FILE))?;

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use common::DataError;
 use common::train::{CheckpointError, Diverged};
+use common::{DataError, DeviceFailed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
@@ -13,6 +13,8 @@ pub enum ClassifyError {
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
     Diverged(#[from] Diverged),
+    #[error(transparent)]
+    Device(#[from] DeviceFailed),
     #[error(transparent)]
     Bert(#[from] bert::BertError),
     #[error(transparent)]

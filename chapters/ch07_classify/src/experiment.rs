@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::ClassifyError;
 use crate::backbones::{BackboneKind, load_backbone};
 use crate::baselines::{NaiveBayes, majority_label};
-use crate::checkpoint::{self, ClassifierSpec, State};
 use crate::data::{Label, Splits};
 use crate::model::Regime;
 use crate::training::{FineTuneConfig, FineTuned, fine_tune, predict, report};
@@ -84,14 +83,8 @@ pub fn run_experiment(
     progress: Option<&ProgressBar>,
 ) -> Result<Experiment, ClassifyError> {
     let pretrained = load_backbone(config.backbone, from, device)?;
-    let spec = ClassifierSpec {
-        backbone: config.backbone,
-        architecture: pretrained.architecture.clone(),
-        pooling: config.pooling,
-        max_len: config.max_len.min(pretrained.architecture.context()),
-    };
     let encoder = pretrained.encoder.clone();
-    let trainable = pretrained.architecture.size().trainable(config.regime, &config.lora);
+    let max_len = config.max_len.min(pretrained.architecture.context());
     let run = fine_tune(
         config,
         pretrained,
@@ -99,19 +92,10 @@ pub fn run_experiment(
         &splits.val,
         device,
         progress,
-        |model, epochs, optimizer| {
-            let Some(dir) = checkpoint_dir else { return Ok(()) };
-            let state = State {
-                classifier: spec.clone(),
-                config: config.clone(),
-                epochs: epochs.to_vec(),
-                trainable_params: trainable,
-            };
-            checkpoint::save(dir, model, &encoder, &state, optimizer)
-        },
+        checkpoint_dir,
     )?;
     let inference = device.clone().inner();
-    let test_probabilities = predict(&run.model, &encoder, &splits.test, spec.max_len, 64, &inference)?;
+    let test_probabilities = predict(&run.model, &encoder, &splits.test, max_len, 64, &inference)?;
     Ok(Experiment {
         test: report(&splits.test, &test_probabilities),
         test_probabilities,

@@ -1,19 +1,22 @@
 //! Fine-tuning: padded batches of messages, the cross-entropy of the two classes, AdamW on whatever the regime
-//! leaves trainable, an evaluation on the validation split after each epoch, and the best epoch kept.
+//! leaves trainable, an evaluation on the validation split after each epoch, and the best epoch kept. The loop is
+//! the training kit's ([`common::train::engine`]); this chapter gives it its [`FineTuning`] task.
 
-use std::time::Instant;
+use std::fmt;
+use std::path::Path;
 
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 use common::metrics::Report;
 use common::rng::SplitMix64;
-use common::train::{LossPoint, WarmupCosine, adamw, check_finite, clip_global_norm};
+use common::train::{Keep, LossPoint, Plan, Score, Task, Trainer, WarmupCosine, adamw};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::ClassifyError;
 use crate::backbones::{BackboneKind, Pretrained, TextEncoder};
+use crate::checkpoint::{ClassifierSpec, ClassifierState, TOKENIZER_FILE};
 use crate::data::{Label, Message, Protocol};
 use crate::lora::LoraConfig;
 use crate::model::{Classifier, NUM_CLASSES, Pooling, Regime, num_trainable_params};
@@ -150,10 +153,42 @@ pub fn report(messages: &[Message], probabilities: &[[f32; 2]]) -> Report {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochScores {
     pub epoch: usize,
+    /// Steps done at the end of the epoch.
+    #[serde(default)]
+    pub step: usize,
     pub train_loss: f64,
     pub val_loss: f64,
     pub val_accuracy: f64,
     pub val_spam_f1: f64,
+}
+
+impl fmt::Display for EpochScores {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "epoch {}: train loss {:.4}, val loss {:.4}, val accuracy {:.2}%, val spam F1 {:.3}",
+            self.epoch,
+            self.train_loss,
+            self.val_loss,
+            100.0 * self.val_accuracy,
+            self.val_spam_f1
+        )
+    }
+}
+
+impl Score for EpochScores {
+    fn step(&self) -> usize {
+        self.step
+    }
+
+    fn val_loss(&self) -> f64 {
+        self.val_loss
+    }
+
+    /// The better spam F_1 on validation; the lower validation loss breaks a tie.
+    fn better_than(&self, other: &Self) -> bool {
+        (self.val_spam_f1, -self.val_loss) > (other.val_spam_f1, -other.val_loss)
+    }
 }
 
 /// A finished run: the best epoch's model (LoRA merged into the weights), every epoch's scores, every step's loss.
@@ -168,10 +203,110 @@ pub struct FineTuned {
     pub train_seconds: f64,
 }
 
+// ANCHOR: task
+/// Fine-tuning a classifier on labelled messages: what chapter 7 gives the training kit's loop. An epoch is one
+/// pass over the training messages in a new random order, in batches of `batch_size`.
+pub struct FineTuning<'a> {
+    pub state: ClassifierState,
+    pub encoder: TextEncoder,
+    /// The encoder's tokenizer as its file, which checkpoints hold.
+    tokenizer_file: String,
+    pub train: &'a [Message],
+    pub val: &'a [Message],
+    /// The current epoch's order of the training messages, shuffled at its first step.
+    order: Vec<&'a Message>,
+    rng: SplitMix64,
+}
+
+impl<'a> Task for FineTuning<'a> {
+    type Model = Classifier;
+    type Batch = Batch;
+    type Score = EpochScores;
+    type State = ClassifierState;
+    type Error = ClassifyError;
+    const UNIT: &'static str = "examples";
+
+    fn batch(&mut self, step: usize, device: &Device) -> Result<Batch, ClassifyError> {
+        let (batch_size, steps_per_epoch) = (self.state.config.batch_size, self.steps_per_epoch());
+        if step.is_multiple_of(steps_per_epoch) {
+            self.order = self.train.iter().collect();
+            self.rng.shuffle(&mut self.order);
+        }
+        let first = (step % steps_per_epoch) * batch_size;
+        let chunk = &self.order[first..(first + batch_size).min(self.order.len())];
+        make_batch(&self.encoder, chunk, self.state.classifier.max_len, device)
+    }
+
+    fn size(&self, batch: &Batch) -> usize {
+        batch.labels.dims()[0]
+    }
+
+    fn loss(&self, model: &Classifier, batch: Batch) -> Tensor<1> {
+        cross_entropy(model.forward(batch.tokens, batch.padding), batch.labels)
+    }
+
+    /// The validation split's loss, accuracy and spam F_1, and the epoch's mean training loss.
+    fn evaluate(
+        &mut self,
+        model: &Classifier,
+        step: usize,
+        history: &[LossPoint],
+        device: &Device,
+    ) -> Result<EpochScores, ClassifyError> {
+        let max_len = self.state.classifier.max_len;
+        let probabilities = predict(model, &self.encoder, self.val, max_len, 64, device)?;
+        let val_report = report(self.val, &probabilities);
+        let val_loss = probabilities
+            .iter()
+            .zip(self.val)
+            .map(|(p, m)| -(p[m.label.index()].max(1e-12) as f64).ln())
+            .sum::<f64>()
+            / self.val.len() as f64;
+        // Each step's mean loss times its batch's size: their sum over the epoch is the sum over its messages.
+        let batch_size = self.state.config.batch_size;
+        let epoch_start = step - self.steps_per_epoch();
+        let summed: f64 = history[epoch_start..step]
+            .iter()
+            .map(|point| {
+                let first = (point.step - epoch_start) * batch_size;
+                f64::from(point.train_loss) * (self.train.len() - first).min(batch_size) as f64
+            })
+            .sum();
+        Ok(EpochScores {
+            epoch: step / self.steps_per_epoch(),
+            step,
+            train_loss: summed / self.train.len() as f64,
+            val_loss,
+            val_accuracy: val_report.accuracy,
+            val_spam_f1: val_report.per_class[Label::Spam.index()].f1,
+        })
+    }
+
+    /// LoRA's matrices merged into the weights they adapt.
+    fn kept(&self, model: Classifier) -> Classifier {
+        model.materialize()
+    }
+
+    fn state(&self) -> ClassifierState {
+        self.state.clone()
+    }
+
+    fn files(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![(TOKENIZER_FILE, self.tokenizer_file.clone().into_bytes())]
+    }
+}
+// ANCHOR_END: task
+
+impl FineTuning<'_> {
+    fn steps_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.state.config.batch_size)
+    }
+}
+
 // ANCHOR: fine_tune
 /// Fine-tunes `pretrained` under `config` on `train`, keeping the epoch with the best spam F_1 on `val` (the
-/// lower validation loss breaks a tie). `device` must be an autodiff device; `on_best` is called with each new
-/// best model, the epochs so far and the optimizer (to save a checkpoint), `progress` shows the steps.
+/// lower validation loss breaks a tie), saved as a checkpoint in `checkpoint` if given. `device` must be an
+/// autodiff device; `progress` shows the steps.
 pub fn fine_tune(
     config: &FineTuneConfig,
     pretrained: Pretrained,
@@ -179,7 +314,7 @@ pub fn fine_tune(
     val: &[Message],
     device: &Device,
     progress: Option<&ProgressBar>,
-    mut on_best: impl FnMut(&Classifier, &[EpochScores], &ModuleOptimizer) -> Result<(), ClassifyError>,
+    checkpoint: Option<&Path>,
 ) -> Result<FineTuned, ClassifyError> {
     if config.epochs == 0 || config.batch_size == 0 || train.is_empty() || val.is_empty() {
         return Err(ClassifyError::BadInput(
@@ -188,90 +323,60 @@ pub fn fine_tune(
         ));
     }
     device.seed(config.seed);
-    let width = pretrained.architecture.size().width;
-    let max_len = config.max_len.min(pretrained.architecture.context());
-    let encoder = &pretrained.encoder;
-    let mut model = Classifier::new(pretrained.backbone, width, config.pooling, config.head_dropout, device)
+    let architecture = pretrained.architecture;
+    let width = architecture.size().width;
+    let model = Classifier::new(pretrained.backbone, width, config.pooling, config.head_dropout, device)
         .for_regime(config.regime, &config.lora);
     let trainable_params = num_trainable_params(&model);
-    let mut optimizer: ModuleOptimizer = adamw(
+    let optimizer: ModuleOptimizer = adamw(
         &AdamWConfig::new().with_weight_decay(config.weight_decay as f32),
         &model,
     );
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let total_steps = steps_per_epoch * config.epochs;
-    let schedule = WarmupCosine {
-        peak: config.learning_rate,
-        floor: config.learning_rate / 10.0,
-        warmup_steps: total_steps / 10,
-        decay_end: total_steps,
+    // An evaluation after each epoch, the best model kept; dropout draws from the device's generator as it runs on.
+    let plan = Plan {
+        max_steps: total_steps,
+        schedule: WarmupCosine {
+            peak: config.learning_rate,
+            floor: config.learning_rate / 10.0,
+            warmup_steps: total_steps / 10,
+            decay_end: total_steps,
+        },
+        grad_clip: config.grad_clip as f32,
+        eval_interval: steps_per_epoch,
+        evaluate_first: false,
+        read_every: 10,
+        dropout_seed: None,
+        keep: Keep::Best,
     };
-    let mut rng = SplitMix64::new(config.seed);
-    let (mut history, mut epochs) = (Vec::new(), Vec::new());
-    let (mut best, mut best_epoch) = (None, 0);
-    let (mut train_seconds, mut step) = (0.0, 0);
-    for epoch in 1..=config.epochs {
-        let mut order: Vec<&Message> = train.iter().collect();
-        rng.shuffle(&mut order);
-        let started = Instant::now();
-        let mut epoch_loss = 0.0;
-        for chunk in order.chunks(config.batch_size) {
-            let batch = make_batch(encoder, chunk, max_len, device)?;
-            let loss = cross_entropy(model.forward(batch.tokens, batch.padding), batch.labels);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let (grads, _) = clip_global_norm(&model, grads, config.grad_clip as f32);
-            let lr = schedule.at(step);
-            model = optimizer.step(lr, model, grads);
-            let loss = check_finite(step, loss.inner().into_scalar::<f32>())?;
-            epoch_loss += loss as f64 * chunk.len() as f64;
-            history.push(LossPoint {
-                step,
-                train_loss: loss,
-                val_loss: None,
-                learning_rate: lr,
-            });
-            step += 1;
-            if let Some(bar) = progress {
-                bar.inc(1);
-                let seconds = train_seconds + started.elapsed().as_secs_f64();
-                bar.set_message(format!(
-                    "epoch {epoch}, loss {loss:.3}, {:.0} examples/s",
-                    (step * config.batch_size) as f64 / seconds
-                ));
-            }
-        }
-        train_seconds += started.elapsed().as_secs_f64();
-        let valid = model.valid();
-        let inference = device.clone().inner();
-        let probabilities = predict(&valid, encoder, val, max_len, 64, &inference)?;
-        let val_report = report(val, &probabilities);
-        let val_loss = probabilities
-            .iter()
-            .zip(val)
-            .map(|(p, m)| -(p[m.label.index()].max(1e-12) as f64).ln())
-            .sum::<f64>()
-            / val.len() as f64;
-        let scores = EpochScores {
-            epoch,
-            train_loss: epoch_loss / train.len() as f64,
-            val_loss,
-            val_accuracy: val_report.accuracy,
-            val_spam_f1: val_report.per_class[Label::Spam.index()].f1,
-        };
-        epochs.push(scores);
-        let better = |b: &EpochScores| (scores.val_spam_f1, -scores.val_loss) > (b.val_spam_f1, -b.val_loss);
-        if best_epoch == 0 || better(&epochs[best_epoch - 1]) {
-            let merged = valid.materialize();
-            on_best(&merged, &epochs, &optimizer)?;
-            best = Some(merged);
-            best_epoch = epoch;
-        }
-    }
+    let task = FineTuning {
+        state: ClassifierState {
+            classifier: ClassifierSpec {
+                backbone: config.backbone,
+                max_len: config.max_len.min(architecture.context()),
+                architecture,
+                pooling: config.pooling,
+            },
+            config: config.clone(),
+            trainable_params,
+        },
+        tokenizer_file: pretrained.encoder.to_file()?,
+        encoder: pretrained.encoder,
+        train,
+        val,
+        order: Vec::new(),
+        rng: SplitMix64::new(config.seed),
+    };
+    let mut trainer = Trainer::new(task, model, optimizer, plan, device);
+    let throughput = trainer.train(total_steps, checkpoint, progress)?;
+    let best = *trainer.best_score().expect("every epoch is evaluated");
+    let train_seconds = throughput.seconds - throughput.eval_seconds;
     Ok(FineTuned {
-        model: best.expect("at least one epoch"),
-        best_epoch,
-        epochs,
-        history,
+        model: trainer.best.expect("the best model is kept"),
+        best_epoch: best.epoch,
+        epochs: trainer.evaluations,
+        history: trainer.history,
         trainable_params,
         examples_per_second: (train.len() * config.epochs) as f64 / train_seconds,
         train_seconds,

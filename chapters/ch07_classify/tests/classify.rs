@@ -11,7 +11,7 @@ use burn::prelude::*;
 use classify::ClassifyError;
 use classify::backbones::{Architecture, BackboneKind, Pretrained, TextEncoder, load_backbone};
 use classify::baselines::{NaiveBayes, words};
-use classify::checkpoint::{self, ClassifierSpec, State};
+use classify::checkpoint::{self, ClassifierSpec};
 use classify::data::{Label, Message, Protocol, parse_collection, split};
 use classify::lora::{LoraConfig, LowRank};
 use classify::model::{Backbone, Classifier, Pooling, Regime, num_trainable_params};
@@ -246,16 +246,7 @@ fn a_tiny_classifier_overfits_a_handful_of_messages() {
     let messages = a_few_messages();
     let mut config = train_config(BackboneKind::Bert, Regime::Full, 40);
     config.learning_rate = 3e-3;
-    let run = fine_tune(
-        &config,
-        tiny_bert(&device),
-        &messages,
-        &messages,
-        &device,
-        None,
-        |_, _, _| Ok(()),
-    )
-    .unwrap();
+    let run = fine_tune(&config, tiny_bert(&device), &messages, &messages, &device, None, None).unwrap();
     let first = run.epochs.first().unwrap().train_loss;
     let best = &run.epochs[run.best_epoch - 1];
     assert!(
@@ -306,10 +297,7 @@ fn a_frozen_backbone_is_bit_identical_after_training_and_the_head_has_moved() {
         let messages = a_few_messages();
         let mut config = train_config(kind, regime, 2);
         config.pooling = kind.default_pooling();
-        let run = fine_tune(&config, pretrained, &messages, &messages, &device, None, |_, _, _| {
-            Ok(())
-        })
-        .unwrap();
+        let run = fine_tune(&config, pretrained, &messages, &messages, &device, None, None).unwrap();
         let after = all_params(&run.model.backbone);
         let (mut frozen, mut moved) = (0, 0);
         for ((path, b), (_, a)) in before.iter().zip(&after) {
@@ -452,15 +440,7 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
         &messages,
         &device,
         None,
-        |model, epochs, optimizer| {
-            let state = State {
-                classifier: spec.clone(),
-                config: config.clone(),
-                epochs: epochs.to_vec(),
-                trainable_params: 0,
-            };
-            checkpoint::save(dir.path(), model, &encoder, &state, optimizer)
-        },
+        Some(dir.path()),
     )
     .unwrap();
     let inference = device.clone().inner();
@@ -472,9 +452,12 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
 
     // A pretraining run is not a classifier; a BERT run is not a GPT.
     let bert_run = tempfile::tempdir().unwrap();
-    let bert_trainer = bert::Trainer::new(bert::RunConfig::named("tiny").unwrap(), &device);
-    bert_trainer
-        .save(bert_run.path(), &BertVocab::new(bytes_only()))
+    let bert_task = bert::MaskedLanguageModeling::on_given_batches(
+        bert::RunConfig::named("tiny").unwrap(),
+        BertVocab::new(bytes_only()),
+    );
+    bert::training::trainer(bert_task, &device)
+        .save(bert_run.path())
         .unwrap();
     let not_a_classifier = checkpoint::load(bert_run.path(), &inference).err().unwrap();
     assert!(

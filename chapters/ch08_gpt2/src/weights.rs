@@ -17,9 +17,9 @@
 use std::path::Path;
 
 use burn::module::Param;
-use burn::nn::{Embedding, LayerNorm, Linear};
+use burn::nn::Linear;
 use burn::prelude::*;
-use common::weights::{Weights, read_safetensors};
+use common::weights::{Scope, Weights, read_safetensors};
 use gpt::{Gpt, GptConfig};
 
 use crate::{Gpt2Config, Gpt2Error};
@@ -30,87 +30,50 @@ pub fn load_gpt2(folder: &Path, device: &Device) -> Result<(GptConfig, Gpt), Gpt
     let path = folder.join("model.safetensors");
     let bytes = read_safetensors(&path)?;
     let weights = Weights::new(&bytes, &path, device)?;
-    let model = GptWeights::new(&weights).gpt(&config)?;
+    // `transformer.` in a `GPT2LMHeadModel`'s file, nothing in a `GPT2Model`'s.
+    let prefix = if weights.has_prefix("transformer.") {
+        "transformer"
+    } else {
+        ""
+    };
+    let model = gpt(&weights.scope(prefix), &config)?;
     Ok((config, model))
 }
 
-/// The file's tensors under GPT-2's names.
-struct GptWeights<'a> {
-    weights: &'a Weights<'a>,
-    /// `transformer.` in a `GPT2LMHeadModel`'s file, nothing in a `GPT2Model`'s.
-    prefix: &'static str,
+// ANCHOR: load
+/// Chapter 5's model built from `config`, every parameter then replaced by the file's.
+fn gpt(w: &Scope, config: &GptConfig) -> Result<Gpt, Gpt2Error> {
+    let d = config.n_embd;
+    let mut model = config.init(w.device());
+    model.embedding.token = w.pp("wte").embedding(config.vocab_size, d)?;
+    let positions = model
+        .embedding
+        .position
+        .as_mut()
+        .expect("GPT-2's positions are learned");
+    positions.table = w.pp("wpe").embedding(config.block_size, d)?;
+    for (n, block) in model.blocks.iter_mut().enumerate() {
+        let h = w.pp("h").pp(n);
+        let [w_q, w_k, w_v] = query_key_value(&h.pp("attn.c_attn"), d)?;
+        let attention = &mut block.attention;
+        (attention.w_q, attention.w_k, attention.w_v) = (w_q, w_k, w_v);
+        attention.w_o = h.pp("attn.c_proj").linear(d, d)?;
+        block.mlp.linear_1 = h.pp("mlp.c_fc").linear(d, 4 * d)?;
+        block.mlp.linear_2 = h.pp("mlp.c_proj").linear(4 * d, d)?;
+        block.around_attention.norm = h.pp("ln_1").layer_norm(block.around_attention.norm.clone())?;
+        block.around_mlp.norm = h.pp("ln_2").layer_norm(block.around_mlp.norm.clone())?;
+    }
+    model.final_norm = w.pp("ln_f").layer_norm(model.final_norm.clone())?;
+    Ok(model)
 }
 
-// ANCHOR: load
-impl<'a> GptWeights<'a> {
-    fn new(weights: &'a Weights<'a>) -> Self {
-        let prefix = if weights.has_prefix("transformer.") {
-            "transformer."
-        } else {
-            ""
-        };
-        GptWeights { weights, prefix }
-    }
-
-    fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>, Gpt2Error> {
-        Ok(self.weights.tensor(&format!("{}{name}", self.prefix), shape)?)
-    }
-
-    /// A `Conv1D`: weight `[d_in, d_out]` as it is, and its bias.
-    fn linear(&self, name: &str, d_in: usize, d_out: usize) -> Result<Linear, Gpt2Error> {
-        Ok(Linear {
-            weight: Param::from_tensor(self.tensor(&format!("{name}.weight"), [d_in, d_out])?),
-            bias: Some(Param::from_tensor(self.tensor(&format!("{name}.bias"), [d_out])?)),
-        })
-    }
-
-    /// `c_attn`'s weight `[d, 3d]` and bias `[3d]`, cut into W^Q, W^K, W^V (columns 0..d, d..2d, 2d..3d).
-    fn query_key_value(&self, name: &str, d: usize) -> Result<[Linear; 3], Gpt2Error> {
-        let weight = self.tensor(&format!("{name}.weight"), [d, 3 * d])?;
-        let bias = self.tensor(&format!("{name}.bias"), [3 * d])?;
-        Ok([0, 1, 2].map(|i| Linear {
-            weight: Param::from_tensor(weight.clone().slice([0..d, i * d..(i + 1) * d])),
-            bias: Some(Param::from_tensor(bias.clone().slice(i * d..(i + 1) * d))),
-        }))
-    }
-
-    /// `name.weight` and `name.bias` into `norm` (built from the configuration, so its epsilon is kept).
-    fn load_layer_norm(&self, name: &str, norm: &mut LayerNorm, d: usize) -> Result<(), Gpt2Error> {
-        norm.gamma = Param::from_tensor(self.tensor(&format!("{name}.weight"), [d])?);
-        norm.beta = Some(Param::from_tensor(self.tensor(&format!("{name}.bias"), [d])?));
-        Ok(())
-    }
-
-    fn embedding(&self, name: &str, n: usize, d: usize) -> Result<Embedding, Gpt2Error> {
-        Ok(Embedding {
-            weight: Param::from_tensor(self.tensor(&format!("{name}.weight"), [n, d])?),
-        })
-    }
-
-    /// Chapter 5's model built from `config`, every parameter then replaced by the file's.
-    fn gpt(&self, config: &GptConfig) -> Result<Gpt, Gpt2Error> {
-        let d = config.n_embd;
-        let mut model = config.init(self.weights.device());
-        model.embedding.token = self.embedding("wte", config.vocab_size, d)?;
-        let positions = model
-            .embedding
-            .position
-            .as_mut()
-            .expect("GPT-2's positions are learned");
-        positions.table = self.embedding("wpe", config.block_size, d)?;
-        for (n, block) in model.blocks.iter_mut().enumerate() {
-            let h = format!("h.{n}");
-            let [w_q, w_k, w_v] = self.query_key_value(&format!("{h}.attn.c_attn"), d)?;
-            let attention = &mut block.attention;
-            (attention.w_q, attention.w_k, attention.w_v) = (w_q, w_k, w_v);
-            attention.w_o = self.linear(&format!("{h}.attn.c_proj"), d, d)?;
-            block.mlp.linear_1 = self.linear(&format!("{h}.mlp.c_fc"), d, 4 * d)?;
-            block.mlp.linear_2 = self.linear(&format!("{h}.mlp.c_proj"), 4 * d, d)?;
-            self.load_layer_norm(&format!("{h}.ln_1"), &mut block.around_attention.norm, d)?;
-            self.load_layer_norm(&format!("{h}.ln_2"), &mut block.around_mlp.norm, d)?;
-        }
-        self.load_layer_norm("ln_f", &mut model.final_norm, d)?;
-        Ok(model)
-    }
+/// `c_attn`'s weight `[d, 3d]` and bias `[3d]`, cut into W^Q, W^K, W^V (columns 0..d, d..2d, 2d..3d).
+fn query_key_value(c_attn: &Scope, d: usize) -> Result<[Linear; 3], Gpt2Error> {
+    let weight = c_attn.tensor("weight", [d, 3 * d])?;
+    let bias = c_attn.tensor("bias", [3 * d])?;
+    Ok([0, 1, 2].map(|i| Linear {
+        weight: Param::from_tensor(weight.clone().slice([0..d, i * d..(i + 1) * d])),
+        bias: Some(Param::from_tensor(bias.clone().slice(i * d..(i + 1) * d))),
+    }))
 }
 // ANCHOR_END: load

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 /// The device a user asks for, on the command line (`--device`) or in the `LLM_DEVICE` environment variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +77,46 @@ pub enum DeviceError {
          default; a notebook adds `features = [\"wgpu\"]` to its `:dep common` line), or use --device cpu"
     )]
     WgpuNotBuilt,
+}
+
+/// The device failed while computing (on a GPU: out of memory, or a buffer larger than the adapter allows).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the device failed ({cause}). On a GPU the model may need more memory than the device has, or buffers larger \
+     than the adapter allows (software adapters such as llvmpipe allow smaller ones): use a smaller model or batch, \
+     or the CPU"
+)]
+pub struct DeviceFailed {
+    /// The innermost cause of burn's report.
+    pub cause: String,
+}
+
+impl DeviceFailed {
+    /// A device failure from burn's report, which lists every operation it skipped: only its innermost cause.
+    pub fn from_report(report: &str) -> Self {
+        let lines: Vec<&str> = report.lines().map(str::trim).collect();
+        let innermost = lines.iter().rposition(|line| *line == "Caused by:");
+        let cause = innermost
+            .and_then(|i| lines.get(i + 1))
+            .or(lines.first())
+            .copied()
+            .unwrap_or("unknown error");
+        DeviceFailed {
+            cause: cause.to_string(),
+        }
+    }
+}
+
+/// Scalars computed on the device (losses), read in one transfer: one wait for the device, however many. A
+/// device that failed while computing them is a [`DeviceFailed`] error instead of a panic.
+pub fn read_scalars(values: Vec<Tensor<1>>) -> Result<Vec<f32>, DeviceFailed> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let data = Tensor::cat(values, 0)
+        .try_into_data()
+        .map_err(|e| DeviceFailed::from_report(&e.to_string()))?;
+    Ok(data.iter::<f32>().collect())
 }
 
 /// A device together with a one-line account of what it is and why it was picked.

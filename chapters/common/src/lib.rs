@@ -1,5 +1,6 @@
 //! What every chapter shares: choosing the compute device ([`device`]), fetching the data sets ([`data`]) and
-//! pretrained models ([`hub`]) and reading their weights ([`weights`]), scoring models ([`metrics`]), the training
+//! pretrained models ([`hub`]) and reading their weights ([`weights`]), initialising fresh ones ([`init`]),
+//! scoring models ([`metrics`]), the training
 //! kit ([`train`]: schedule, optimiser, clipping, history, checkpoints, run directories), the command-line flags
 //! ([`cli`]), checking configurations ([`config`]), the figures every chapter draws (loss curves, heatmaps, confusion
 //! matrices), rasterising them and checking them against the code that draws them ([`figures`]), printing small
@@ -16,6 +17,7 @@ pub mod device;
 pub mod display;
 pub mod figures;
 pub mod hub;
+pub mod init;
 pub mod metrics;
 pub mod rng;
 pub mod testing;
@@ -23,5 +25,5 @@ pub mod train;
 pub mod weights;
 
 pub use data::{DataError, DataFile, SMS_SPAM, TINY_SHAKESPEARE};
-pub use device::{DeviceChoice, DeviceError, SelectedDevice, every_backend, select_device};
+pub use device::{DeviceChoice, DeviceError, DeviceFailed, SelectedDevice, every_backend, select_device};
 pub use display::show;

@@ -2,9 +2,17 @@
 //! configuration implies: what chapter 6 (BERT) and chapter 8 (GPT-2) load their pretrained weights with. The
 //! format is a JSON header (name, dtype, shape and byte range of every tensor) followed by the raw little-endian
 //! numbers; the `safetensors` crate reads it.
+//!
+//! A model reads its tensors through a [`Scope`], a view of the file under a name prefix, as candle's
+//! `VarBuilder::pp`: `weights.scope("bert").pp("encoder.layer").pp(0)` reads `bert.encoder.layer.0.*`, and its
+//! `linear`, `embedding` and `layer_norm` build burn's modules from the tensors there.
 
 use std::path::{Path, PathBuf};
 
+use std::fmt::Display;
+
+use burn::module::Param;
+use burn::nn::{Embedding, LayerNorm, Linear};
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 
@@ -71,6 +79,14 @@ impl<'a> Weights<'a> {
         &self.device
     }
 
+    /// The tensors whose names start with `prefix.` (every tensor for an empty prefix).
+    pub fn scope(&self, prefix: &str) -> Scope<'_> {
+        Scope {
+            weights: self,
+            prefix: prefix.to_string(),
+        }
+    }
+
     /// Whether the file holds a tensor called `name`.
     pub fn has(&self, name: &str) -> bool {
         self.tensors.tensor(name).is_ok()
@@ -116,3 +132,88 @@ impl<'a> Weights<'a> {
         Ok(Tensor::<1>::from_floats(values.as_slice(), &self.device).reshape(shape))
     }
 }
+
+// ANCHOR: scope
+/// The tensors of a [`Weights`] file under one name prefix.
+#[derive(Clone)]
+pub struct Scope<'a> {
+    weights: &'a Weights<'a>,
+    prefix: String,
+}
+
+impl Scope<'_> {
+    /// The scope one level down: `name` appended to the prefix, after a dot.
+    pub fn pp(&self, name: impl Display) -> Self {
+        Scope {
+            weights: self.weights,
+            prefix: self.name(&name.to_string()),
+        }
+    }
+
+    /// The full name of the tensor `name` in this scope.
+    pub fn name(&self, name: &str) -> String {
+        match self.prefix.as_str() {
+            "" => name.to_string(),
+            prefix => format!("{prefix}.{name}"),
+        }
+    }
+
+    /// Whether the file holds the tensor `name` of this scope.
+    pub fn has(&self, name: &str) -> bool {
+        self.weights.has(&self.name(name))
+    }
+
+    /// The device the tensors are loaded onto.
+    pub fn device(&self) -> &Device {
+        self.weights.device()
+    }
+
+    /// The F32 tensor `name` of this scope, which must have `shape`.
+    pub fn tensor<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>, WeightsError> {
+        self.weights.tensor(&self.name(name), shape)
+    }
+
+    fn param<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Param<Tensor<D>>, WeightsError> {
+        Ok(Param::from_tensor(self.tensor(name, shape)?))
+    }
+
+    /// A dense layer stored as burn stores it, `weight` `[d_in, d_out]` (TensorFlow's layout, kept by GPT-2's
+    /// `Conv1D`), with its `bias`.
+    pub fn linear(&self, d_in: usize, d_out: usize) -> Result<Linear, WeightsError> {
+        Ok(Linear {
+            weight: self.param("weight", [d_in, d_out])?,
+            bias: Some(self.param("bias", [d_out])?),
+        })
+    }
+
+    /// A dense layer stored as PyTorch's `nn.Linear` stores it, `weight` `[d_out, d_in]` (y = x Wᵀ + b),
+    /// transposed to burn's `[d_in, d_out]` (y = xW + b), with its `bias`.
+    pub fn linear_transposed(&self, d_in: usize, d_out: usize) -> Result<Linear, WeightsError> {
+        Ok(Linear {
+            weight: Param::from_tensor(self.tensor("weight", [d_out, d_in])?.transpose()),
+            bias: Some(self.param("bias", [d_out])?),
+        })
+    }
+
+    /// A table of `n` vectors of width `d`, `weight` `[n, d]`.
+    pub fn embedding(&self, n: usize, d: usize) -> Result<Embedding, WeightsError> {
+        Ok(Embedding {
+            weight: self.param("weight", [n, d])?,
+        })
+    }
+
+    /// `norm` (built from the model's configuration, so that its ε is kept) with the file's scale and shift:
+    /// `weight` and `bias`, or `gamma` and `beta` in older checkpoints.
+    pub fn layer_norm(&self, mut norm: LayerNorm) -> Result<LayerNorm, WeightsError> {
+        let [d] = norm.gamma.val().dims();
+        let (scale, shift) = if self.has("gamma") {
+            ("gamma", "beta")
+        } else {
+            ("weight", "bias")
+        };
+        norm.gamma = self.param(scale, [d])?;
+        norm.beta = Some(self.param(shift, [d])?);
+        Ok(norm)
+    }
+}
+// ANCHOR_END: scope

@@ -58,7 +58,7 @@ pub fn rank_sweep(
             let mut config = config.clone();
             config.lora.rank = rank;
             config.lora.alpha = 2.0 * rank as f64;
-            let run = fine_tune(&config, backbone(), train, val, device, None, |_, _, _| Ok(()))?;
+            let run = fine_tune(&config, backbone(), train, val, device, None, None)?;
             Ok(RankResult {
                 rank,
                 trainable_params: run.trainable_params,

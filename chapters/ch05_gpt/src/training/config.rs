@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use common::config::{Checks, InvalidConfig};
-use common::train::WarmupCosine;
+use common::train::{Keep, Plan, WarmupCosine};
 
 use crate::GptError;
 use crate::data::TokenizerKind;
@@ -189,6 +189,22 @@ impl TrainingConfig {
             floor: self.min_lr,
             warmup_steps: self.warmup_iters,
             decay_end: self.lr_decay_iters,
+        }
+    }
+
+    /// How the kit's loop runs this training: nanoGPT's loss estimates at step 0, every `eval_interval` steps and
+    /// at the end, each followed by a checkpoint of the latest model; the losses read every 10 steps (its
+    /// `log_interval`); dropout masks drawn from a seed of each step, so that a resumed run draws the same.
+    pub fn plan(&self) -> Plan {
+        Plan {
+            max_steps: self.max_iters,
+            schedule: self.schedule(),
+            grad_clip: self.grad_clip,
+            eval_interval: self.eval_interval,
+            evaluate_first: true,
+            read_every: 10,
+            dropout_seed: Some(self.seed),
+            keep: Keep::Latest,
         }
     }
 }

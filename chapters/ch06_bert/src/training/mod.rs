@@ -1,17 +1,18 @@
-//! Masked-LM pretraining: the steps, the evaluation on held-out text with its two baselines, and checkpoints (the
-//! training kit's, [`common::train`]). What a run is made of is in [`config`].
+//! Masked-LM pretraining in the training kit's loop ([`common::train::engine`]): this chapter gives it
+//! [`MaskedLanguageModeling`] (batches of freshly masked sequences, the masked-LM loss, the evaluation on held-out
+//! text) and the two baselines that evaluation must beat. What a run is made of is in [`config`].
 
 pub mod config;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::Path;
-use std::time::Instant;
 
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
 use common::rng::SplitMix64;
-use common::train::{LossPoint, adamw, check_finite, checkpoint, clip_global_norm};
-use indicatif::ProgressBar;
+use common::train::engine::{self, Saved, read_saved};
+use common::train::{Keep, LossPoint, Plan, Task, adamw, checkpoint, step_seed};
 use serde::{Deserialize, Serialize};
 
 use crate::error::BertError;
@@ -19,6 +20,9 @@ use crate::masking::{Masked, MaskedBatch, SpecialTokens, correct_predictions, ma
 use crate::model::BertForMaskedLm;
 use crate::vocab::BertVocab;
 pub use config::{RunConfig, TrainingConfig};
+
+/// A pretraining run: the kit's loop on [`MaskedLanguageModeling`].
+pub type Trainer = engine::Trainer<MaskedLanguageModeling>;
 
 /// The masked-LM loss and accuracy of a model on every sequence of a split.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -32,23 +36,35 @@ pub struct MlmScore {
     pub scored: usize,
 }
 
-/// What a checkpoint holds besides the weights and the optimizer.
+impl fmt::Display for MlmScore {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "val masked-LM loss {:.4}, masked accuracy {:.2}%",
+            self.loss,
+            100.0 * self.accuracy
+        )
+    }
+}
+
+impl engine::Score for MlmScore {
+    fn step(&self) -> usize {
+        self.step
+    }
+
+    fn val_loss(&self) -> f64 {
+        self.loss
+    }
+}
+
+/// What a checkpoint holds of the task besides the vocabulary: the configuration.
 #[derive(Debug, Serialize, Deserialize)]
-struct State {
-    step: usize,
-    config: RunConfig,
-    history: Vec<LossPoint>,
-    evaluations: Vec<MlmScore>,
+pub struct RunState {
+    pub config: RunConfig,
 }
 
 /// The vocabulary's file in a checkpoint.
 pub const VOCAB_FILE: &str = "vocab.json";
-
-/// A seed for everything random at `step` (the batch's sequences, its masks, dropout): a resumed run draws what
-/// the uninterrupted run drew, and each epoch masks the same sequence anew (RoBERTa's dynamic masking).
-fn step_seed(seed: u64, step: usize) -> u64 {
-    SplitMix64::new(seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next_u64()
-}
 
 /// The masks every evaluation scores: drawn once from the run's seed, so that evaluations differ by the model only.
 pub fn evaluation_masks(sequences: &[Vec<u32>], vocab: &BertVocab, config: &RunConfig) -> Vec<Masked> {
@@ -60,213 +76,169 @@ pub fn evaluation_masks(sequences: &[Vec<u32>], vocab: &BertVocab, config: &RunC
         .collect()
 }
 
-/// How much [`Trainer::train`] did, and how fast: `tokens` counts every position of every batch (padding too),
-/// `seconds` includes the evaluations.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Throughput {
-    pub steps: usize,
-    pub seconds: f64,
-    pub tokens: usize,
-}
-
-/// A pretraining run in progress; everything in it is in a checkpoint.
-pub struct Trainer {
+// ANCHOR: step
+/// Masked-LM pretraining on a corpus: what chapter 6 gives the kit's loop.
+pub struct MaskedLanguageModeling {
     pub config: RunConfig,
-    pub model: BertForMaskedLm,
-    optimizer: ModuleOptimizer,
-    pub step: usize,
-    pub history: Vec<LossPoint>,
-    pub evaluations: Vec<MlmScore>,
-    device: Device,
+    pub vocab: BertVocab,
+    /// The training sequences, masked afresh at every step.
+    pub train: Vec<Vec<u32>>,
+    /// The validation sequences, masked once ([`evaluation_masks`]).
+    pub val: Vec<Masked>,
 }
 
-impl Trainer {
-    /// A fresh model on `device`, which must have autodiff.
-    ///
-    /// # Panics
-    /// If `config` is invalid: check one read from a file with [`RunConfig::validate`] first.
-    pub fn new(config: RunConfig, device: &Device) -> Self {
-        if let Err(invalid) = config.validate() {
-            panic!("Trainer::new: {invalid}");
-        }
-        device.seed(config.training.seed);
-        let model = config.model.init_masked_lm(device);
-        Self::with_model(config, model, device)
-    }
+impl Task for MaskedLanguageModeling {
+    type Model = BertForMaskedLm;
+    type Batch = MaskedBatch;
+    type Score = MlmScore;
+    type State = RunState;
+    type Error = BertError;
+    const UNIT: &'static str = "tokens";
 
-    /// A run that starts from `model` (pretrained weights, or PyTorch's in the reference test) instead of fresh
-    /// ones; `config.model` must describe it.
-    pub fn with_model(config: RunConfig, model: BertForMaskedLm, device: &Device) -> Self {
-        Trainer {
-            optimizer: optimizer(&config.training, &model),
-            model,
-            step: 0,
-            history: Vec::new(),
-            evaluations: Vec::new(),
-            device: device.clone(),
-            config,
+    /// `batch_size` sequences drawn from the training split, masked afresh (RoBERTa's dynamic masking), from a
+    /// seed of the step: a resumed run draws what the uninterrupted one drew.
+    fn batch(&mut self, step: usize, device: &Device) -> Result<MaskedBatch, BertError> {
+        if self.train.is_empty() {
+            return Err(BertError::BadInput("no training sequences to draw a batch from".into()));
         }
-    }
-
-    // ANCHOR: step
-    /// The batch of step `step`: `batch_size` sequences drawn from `train`, masked afresh.
-    pub fn batch_at(&self, train: &[Vec<u32>], vocab: &BertVocab, step: usize) -> MaskedBatch {
         let config = &self.config.training;
         let mut rng = SplitMix64::new(step_seed(config.seed, step));
-        let (special, v) = (vocab.special(), vocab.vocab_size());
+        let (special, v) = (self.vocab.special(), self.vocab.vocab_size());
         let sequences: Vec<Masked> = (0..config.batch_size)
-            .map(|_| mask_tokens(&train[rng.below(train.len())], &special, v, &config.masking, &mut rng))
+            .map(|_| {
+                mask_tokens(
+                    &self.train[rng.below(self.train.len())],
+                    &special,
+                    v,
+                    &config.masking,
+                    &mut rng,
+                )
+            })
             .collect();
-        MaskedBatch::new(&sequences, special.pad, &self.device)
+        Ok(MaskedBatch::new(&sequences, special.pad, device))
     }
 
-    /// One optimisation step on `batch`: the masked-LM loss on its chosen positions, its gradient clipped, an
-    /// AdamW step at the schedule's rate. Returns the loss; a loss that is not finite is a [`Diverged`] error.
-    ///
-    /// [`Diverged`]: common::train::Diverged
-    pub fn train_step_on(&mut self, batch: MaskedBatch) -> Result<f32, BertError> {
-        self.device.seed(step_seed(self.config.training.seed ^ 1, self.step));
-        let logits = self
-            .model
-            .forward_at(batch.inputs, Some(batch.padding), batch.positions);
-        let loss = masked_lm_loss(logits, batch.targets);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let (grads, _norm) = clip_global_norm(&self.model, grads, self.config.training.grad_clip as f32);
-        let lr = self.config.schedule().at(self.step);
-        self.model = self.optimizer.step(lr, self.model.clone(), grads);
-        let loss = check_finite(self.step, loss.inner().into_scalar::<f32>())?;
-        self.history.push(LossPoint {
-            step: self.step,
-            train_loss: loss,
-            val_loss: None,
-            learning_rate: lr,
-        });
-        self.step += 1;
-        Ok(loss)
+    /// Every position, padding included.
+    fn size(&self, batch: &MaskedBatch) -> usize {
+        batch.inputs.dims().iter().product()
     }
-    // ANCHOR_END: step
 
-    /// The model's loss and accuracy on `masked` (from [`evaluation_masks`]), with dropout off, `batch_size`
-    /// sequences at a time.
-    pub fn evaluate(&self, masked: &[Masked], pad: u32) -> Result<MlmScore, BertError> {
-        let score = score(
-            &self.model.valid(),
-            masked,
-            pad,
-            self.config.training.batch_size,
-            &self.device.clone().inner(),
-        )?;
-        Ok(MlmScore {
-            step: self.step,
-            ..score
+    /// The cross-entropy at the chosen positions only.
+    fn loss(&self, model: &BertForMaskedLm, batch: MaskedBatch) -> Tensor<1> {
+        let logits = model.forward_at(batch.inputs, Some(batch.padding), batch.positions);
+        masked_lm_loss(logits, batch.targets)
+    }
+
+    fn evaluate(
+        &mut self,
+        model: &BertForMaskedLm,
+        step: usize,
+        _: &[LossPoint],
+        device: &Device,
+    ) -> Result<MlmScore, BertError> {
+        let pad = self.vocab.special().pad;
+        let score = score(model, &self.val, pad, self.config.training.batch_size, device)?;
+        Ok(MlmScore { step, ..score })
+    }
+
+    fn state(&self) -> RunState {
+        RunState {
+            config: self.config.clone(),
+        }
+    }
+
+    fn files(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![(VOCAB_FILE, self.vocab.to_json().into_bytes())]
+    }
+}
+// ANCHOR_END: step
+
+impl MaskedLanguageModeling {
+    /// The task of pretraining a model of `config` on `train`, evaluated on `val` (masked once from the run's seed).
+    /// A configuration that cannot be trained with, or an empty split, is an error that says so.
+    pub fn new(config: RunConfig, vocab: BertVocab, train: Vec<Vec<u32>>, val: &[Vec<u32>]) -> Result<Self, BertError> {
+        config.validate()?;
+        if train.is_empty() || val.is_empty() {
+            return Err(BertError::BadInput(
+                "pretraining needs at least one training and one validation sequence".into(),
+            ));
+        }
+        let val = evaluation_masks(val, &vocab, &config);
+        Ok(MaskedLanguageModeling {
+            config,
+            vocab,
+            train,
+            val,
         })
     }
 
-    // ANCHOR: train
-    /// Trains until step `until` (at most `max_iters`), evaluating on `val` at step 0, every `eval_interval` steps
-    /// and at the end, and saving a checkpoint to `checkpoint` after each evaluation; with `progress`, shows the run
-    /// there and prints each evaluation.
-    pub fn train(
-        &mut self,
-        train: &[Vec<u32>],
-        val: &[Masked],
-        vocab: &BertVocab,
-        until: usize,
-        checkpoint: Option<&Path>,
-        progress: Option<&ProgressBar>,
-    ) -> Result<Throughput, BertError> {
-        let (hidden, show) = (ProgressBar::hidden(), progress.is_some());
-        let progress = progress.unwrap_or(&hidden);
-        let config = self.config.training.clone();
-        let until = until.min(config.max_iters);
-        let (started, first_step) = (Instant::now(), self.step);
-        let mut tokens = 0usize;
-        loop {
-            let due = self.step.is_multiple_of(config.eval_interval) || self.step == until;
-            if due && self.evaluations.last().is_none_or(|e| e.step != self.step) {
-                let score = self.evaluate(val, vocab.special().pad)?;
-                check_finite(self.step, score.loss as f32)?;
-                if show {
-                    // Printed past the bar, so that the evaluations also reach a log when stderr is not a terminal.
-                    progress.suspend(|| {
-                        eprintln!(
-                            "step {:>5}: val masked-LM loss {:.4}, masked accuracy {:.2}%",
-                            score.step,
-                            score.loss,
-                            100.0 * score.accuracy
-                        )
-                    });
-                }
-                if let Some(point) = self.history.last_mut().filter(|p| p.step + 1 == self.step) {
-                    point.val_loss = Some(score.loss as f32);
-                }
-                self.evaluations.push(score);
-                if let Some(dir) = checkpoint {
-                    self.save(dir, vocab)?;
-                }
-            }
-            if self.step >= until {
-                return Ok(Throughput {
-                    steps: self.step - first_step,
-                    seconds: started.elapsed().as_secs_f64(),
-                    tokens,
-                });
-            }
-            let batch = self.batch_at(train, vocab, self.step);
-            tokens += batch.inputs.dims().iter().product::<usize>();
-            let loss = self.train_step_on(batch)?;
-            let seconds = started.elapsed().as_secs_f64();
-            progress.set_position(self.step as u64);
-            progress.set_message(format!(
-                "loss {loss:.3} | {:.0} tokens/s ({} steps)",
-                tokens as f64 / seconds,
-                self.step - first_step
-            ));
+    /// A task without data of its own, for steps on batches given to [`engine::Trainer::train_step_on`] (a
+    /// reference test's batches).
+    pub fn on_given_batches(config: RunConfig, vocab: BertVocab) -> Self {
+        MaskedLanguageModeling {
+            config,
+            vocab,
+            train: Vec::new(),
+            val: Vec::new(),
         }
     }
-    // ANCHOR_END: train
+}
 
-    /// Saves the run (weights, optimizer, step, history, configuration, vocabulary) as the checkpoint `dir`.
-    pub fn save(&self, dir: &Path, vocab: &BertVocab) -> Result<(), BertError> {
-        let state = State {
-            step: self.step,
-            config: self.config.clone(),
-            history: self.history.clone(),
-            evaluations: self.evaluations.clone(),
-        };
-        let vocab_json = vocab.to_json();
-        checkpoint::save(
-            dir,
-            &self.model,
-            &self.optimizer,
-            &state,
-            &[(VOCAB_FILE, vocab_json.as_bytes())],
-        )?;
-        Ok(())
+impl RunConfig {
+    /// How the kit's loop runs a pretraining: evaluations at step 0, every `eval_interval` steps and at the end,
+    /// each followed by a checkpoint of the latest model; the losses read every 10 steps; dropout masks drawn from
+    /// a seed of each step (a stream apart from the batches', which use the seed itself).
+    pub fn plan(&self) -> Plan {
+        let t = &self.training;
+        Plan {
+            max_steps: t.max_iters,
+            schedule: self.schedule(),
+            grad_clip: t.grad_clip as f32,
+            eval_interval: t.eval_interval,
+            evaluate_first: true,
+            read_every: 10,
+            dropout_seed: Some(t.seed ^ 1),
+            keep: Keep::Latest,
+        }
     }
+}
 
-    /// The run saved in `dir` (a run directory or its checkpoint), on `device` (with autodiff), ready to continue.
-    pub fn resume(dir: &Path, device: &Device) -> Result<(Self, BertVocab), BertError> {
-        let dir = checkpoint::find(dir)?;
-        let state: State = checkpoint::read_valid_state(&dir, |s: &State| s.config.validate())?;
-        let vocab = read_vocab(&dir)?;
-        let mut trainer = Trainer::new(state.config, device);
-        trainer.model = checkpoint::load_model(&dir, trainer.model)?;
-        trainer.optimizer = checkpoint::load_optimizer(&dir, optimizer(&trainer.config.training, &trainer.model))?;
-        trainer.step = state.step;
-        trainer.history = state.history;
-        trainer.evaluations = state.evaluations;
-        Ok((trainer, vocab))
-    }
+/// A run of `task` from `model` (fresh or pretrained weights; `task.config.model` must describe it) on `device`
+/// (with autodiff).
+pub fn trainer_from(task: MaskedLanguageModeling, model: BertForMaskedLm, device: &Device) -> Trainer {
+    let optimizer = optimizer(&task.config.training, &model);
+    let plan = task.config.plan();
+    Trainer::new(task, model, optimizer, plan, device)
+}
+
+/// A fresh run of `task`: a model initialised from the run's seed on `device` (with autodiff).
+pub fn trainer(task: MaskedLanguageModeling, device: &Device) -> Trainer {
+    device.seed(task.config.training.seed);
+    let model = task.config.model.init_masked_lm(device);
+    trainer_from(task, model, device)
+}
+
+/// The run saved in `path` (a run directory or its checkpoint), on `device` (with autodiff), ready to continue on the
+/// sequences `split` makes with the saved vocabulary: `(train, val)`.
+pub fn resume(
+    path: &Path,
+    device: &Device,
+    split: impl FnOnce(&BertVocab, &RunConfig) -> (Vec<Vec<u32>>, Vec<Vec<u32>>),
+) -> Result<Trainer, BertError> {
+    let (dir, saved): (_, Saved<RunState, MlmScore>) = read_saved(path, |s: &RunState| s.config.validate())?;
+    let vocab = read_vocab(&dir)?;
+    let (train, val) = split(&vocab, &saved.task.config);
+    let task = MaskedLanguageModeling::new(saved.task.config.clone(), vocab, train, &val)?;
+    trainer(task, device).resume(&dir, saved)
 }
 
 /// The model and vocabulary of a checkpoint, for inference (no autodiff, dropout off).
 pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(RunConfig, BertForMaskedLm, BertVocab), BertError> {
-    let dir = checkpoint::find(path)?;
-    let state: State = checkpoint::read_valid_state(&dir, |s: &State| s.config.validate())?;
+    let (dir, saved): (_, Saved<RunState, MlmScore>) = read_saved(path, |s: &RunState| s.config.validate())?;
     let vocab = read_vocab(&dir)?;
-    let fresh = state.config.model.clone().with_dropout(0.0).init_masked_lm(device);
-    Ok((state.config, checkpoint::load_model(&dir, fresh)?, vocab))
+    let config = saved.task.config;
+    let fresh = config.model.clone().with_dropout(0.0).init_masked_lm(device);
+    Ok((config, checkpoint::load_model(&dir, fresh)?, vocab))
 }
 
 fn read_vocab(dir: &Path) -> Result<BertVocab, BertError> {

@@ -1,7 +1,7 @@
 //! The `baby` preset trained from initial weights PyTorch drew, on the windows our `Trainer` draws for the seed:
 //! the Rust half of `fixtures/shared_draws.py`, which trains PyTorch from the same weights on the same windows.
 //!
-//! `cargo run --release -p gpt --example from_pytorch_weights -- WEIGHTS.json SEED OUT.json` writes every step's
+//! `cargo run --release -p cpu_speed --example from_pytorch_weights -- WEIGHTS.json SEED OUT.json` writes every step's
 //! batch loss, the loss estimates and the final loss over the whole validation split to OUT.json, in the layout of
 //! the script's `pytorch-SEED.json`.
 
@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use burn::prelude::*;
 use clap::Parser;
-use gpt::{RunConfig, TokenSplits, TokenizerKind};
+use cpu_speed::gpt::fast;
+use gpt::training::whole_split_loss;
+use gpt::{RunConfig, TokenSplits, TokenizerKind, trainer};
 
 #[derive(Parser)]
 struct Args {
@@ -31,14 +33,14 @@ fn main() -> anyhow::Result<()> {
     let weights: HashMap<String, Vec<f32>> = serde_json::from_str(&std::fs::read_to_string(&args.weights)?)?;
 
     let device = Device::flex().autodiff();
-    let mut trainer = gpt::fast::new_trainer(config.clone(), &device);
+    let mut trainer = fast(trainer(config.clone(), data.clone(), tokenizer, &device)?);
     trainer.model = trainer.model.with_named_weights(&weights)?;
-    trainer.train(&data, config.training.max_iters, None, None)?;
+    trainer.train(config.training.max_iters, None, None)?;
 
     let losses: Vec<f32> = trainer.history.iter().map(|point| point.train_loss).collect();
-    let whole_val_loss = trainer.whole_split_loss(&data.val)?;
+    let whole_val_loss = whole_split_loss(&trainer, &data.val)?;
     let result = serde_json::json!({
-        "about": "burn (flex), examples/from_pytorch_weights.rs",
+        "about": "burn (flex), chapters/appendix_cpu_speed/examples/from_pytorch_weights.rs",
         "seed": args.seed,
         "losses": losses,
         "evaluations": trainer.evaluations,

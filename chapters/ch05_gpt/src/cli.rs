@@ -1,0 +1,385 @@
+//! Chapter 5's command line: `train` (or resume) a GPT on Tiny Shakespeare and print a sample, `sample` from a saved
+//! run, `bench` the training and sampling throughput. The `gpt` binary runs chapter 5's code as the chapter shows
+//! it ([`main`]); the appendix's binary runs the same commands with its kernels plugged into the training loop
+//! ([`main_with`]).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow, bail};
+use burn::module::Module;
+use burn::prelude::*;
+use clap::{Args, Parser, Subcommand};
+use common::cli::DeviceArgs;
+use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::train::{RunDir, Start, engine, progress_bar};
+use common::{DeviceChoice, select_device};
+
+use crate::bench::{peak_memory_bytes, sampling_throughput, synthetic_tokenizer, synthetic_tokens, training_step_ms};
+use crate::training::{WindowLosses, load_checkpoint, open_run, trainer, whole_split_loss};
+use crate::{Gpt, GptError, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
+
+/// A speed plug-in for the training loop: chapter 5's run turned into one that computes the same steps another way.
+pub struct PlugIn<T: WindowLosses> {
+    /// What it computes with, for the messages ("the appendix's kernels").
+    pub name: &'static str,
+    /// The run turned into the plugged one, and a line saying how it computes.
+    pub apply: fn(Trainer) -> (engine::Trainer<T>, String),
+}
+
+/// Chapter 5's command line, on chapter 5's code.
+pub fn main() -> anyhow::Result<()> {
+    run::<crate::training::LanguageModeling>(Cli::parse(), None)
+}
+
+/// Chapter 5's command line, training with `plug_in` (and `bench` timing both).
+pub fn main_with<T: WindowLosses>(plug_in: PlugIn<T>) -> anyhow::Result<()> {
+    run(Cli::parse(), Some(plug_in))
+}
+
+fn run<T: WindowLosses>(cli: Cli, plug_in: Option<PlugIn<T>>) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train(args, plug_in),
+        Command::Sample(args) => sample(args),
+        Command::Bench(args) => bench(args, plug_in),
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "Chapter 5: pretrain a GPT on Tiny Shakespeare and sample from it")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train (or resume) a GPT, save it with its loss curve, then print a sample.
+    Train(TrainArgs),
+    /// Continue a prompt with a trained GPT.
+    Sample(SampleArgs),
+    /// Training and sampling throughput on each backend, and peak memory.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A preset (baby: nanoGPT's CPU run; small: its GPU run; tiny: seconds) or a JSON file of a `RunConfig`.
+    #[arg(long, default_value = "baby", conflicts_with = "resume")]
+    config: String,
+    /// Stop after this many steps, at most the configuration's max_iters (the learning-rate schedule follows the
+    /// configuration).
+    #[arg(long)]
+    max_iters: Option<usize>,
+    #[arg(long, conflicts_with = "resume")]
+    seed: Option<u64>,
+    /// A text file to train on instead of Tiny Shakespeare.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Byte-level BPE with this many tokens instead of characters.
+    #[arg(long, conflicts_with = "resume")]
+    bpe: Option<usize>,
+    /// The run's directory: its checkpoint (model, optimizer, step, configuration, tokenizer) in `checkpoint/`, and
+    /// the loss curve. Other files there are left alone.
+    #[arg(long, default_value = "runs/gpt")]
+    out: PathBuf,
+    /// Continue the run saved in --out, with its own configuration, seed and tokenizer.
+    #[arg(long)]
+    resume: bool,
+    /// Start a new run in an --out that holds a checkpoint, replacing it at the first save.
+    #[arg(long, conflicts_with = "resume")]
+    overwrite: bool,
+    /// Tokens to sample after training (0: none).
+    #[arg(long, default_value_t = 500)]
+    sample_tokens: usize,
+}
+
+#[derive(Args, Debug)]
+struct SampleArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A run's directory written by `train` (its --out), or its `checkpoint/` directory.
+    #[arg(long, default_value = "runs/gpt")]
+    checkpoint: PathBuf,
+    #[arg(long, default_value = "\n")]
+    prompt: String,
+    #[arg(long, default_value_t = 500)]
+    max_new_tokens: usize,
+    /// 0 for greedy decoding.
+    #[arg(long, default_value_t = 0.8)]
+    temperature: f32,
+    /// Sample among the k most likely tokens only; 0 turns the filter off (the whole vocabulary).
+    #[arg(long, default_value_t = 200)]
+    top_k: usize,
+    #[arg(long)]
+    top_p: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Stop as soon as the text generated contains this.
+    #[arg(long)]
+    stop: Option<String>,
+    /// Recompute every position at every step instead of using the KV cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// The model to measure: a preset or a JSON `RunConfig` (vocabulary 65, as Tiny Shakespeare's).
+    #[arg(long, default_value = "baby")]
+    config: String,
+    /// Timed training steps (after 5 untimed ones).
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    /// New tokens per sampling measurement.
+    #[arg(long, default_value_t = 500)]
+    new_tokens: usize,
+    /// Backends to measure: cpu, wgpu or auto (every one available: flex, and wgpu when it finds an adapter).
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+}
+
+fn train<T: WindowLosses>(args: TrainArgs, plug_in: Option<PlugIn<T>>) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    println!("device: {}", selected.description);
+    let device = selected.device.autodiff();
+    let run = RunDir::open(&args.out, Start::from_flags(args.resume, args.overwrite)).map_err(GptError::from)?;
+    let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
+    let started = Instant::now();
+    let trainer = if args.resume {
+        let saved = open_run(&run.checkpoint())?;
+        let data = TokenSplits::encode(&text, &saved.tokenizer).map_err(|e| {
+            anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
+        })?;
+        let trainer = saved.resume(data, &device)?;
+        println!("resuming {} at step {}", run.checkpoint().display(), trainer.step);
+        trainer
+    } else {
+        let kind = args.bpe.map_or(TokenizerKind::Char, TokenizerKind::Bpe);
+        let (tokenizer, data) = TokenSplits::build(&text, kind)?;
+        let mut config = RunConfig::named(&args.config, tokenizer.vocab_size())?;
+        config.tokenizer = kind;
+        if let Some(seed) = args.seed {
+            config.training.seed = seed;
+        }
+        trainer(config, data, tokenizer, &device)?
+    };
+    let max_iters = trainer.plan.max_steps;
+    let until = args.max_iters.unwrap_or(max_iters);
+    if until > max_iters {
+        bail!(
+            "--max-iters {until} is past the configuration's max_iters {max_iters}, where its learning-rate \
+             schedule ends: pass at most {max_iters}, or a --config file with a larger max_iters (and lr_decay_iters)"
+        );
+    }
+    let (config, data, tokenizer) = (&trainer.task.config, &trainer.task.data, &trainer.task.tokenizer);
+    println!(
+        "data: {} training and {} validation tokens, vocabulary of {}",
+        data.train.len(),
+        data.val.len(),
+        tokenizer.vocab_size()
+    );
+    println!(
+        "model: {} parameters ({} layers, {} heads, width {}, context {})",
+        trainer.model.num_params(),
+        config.model.n_layer,
+        config.model.n_head,
+        config.model.n_embd,
+        config.model.block_size
+    );
+    let out = Out {
+        run,
+        started,
+        until,
+        sample_tokens: args.sample_tokens,
+    };
+    match plug_in {
+        Some(plug_in) => {
+            let (trainer, how) = (plug_in.apply)(trainer);
+            println!("training with {}: {how}", plug_in.name);
+            train_and_report(trainer, out)
+        }
+        None => train_and_report(trainer, out),
+    }
+}
+
+/// Where a run goes and how far.
+struct Out {
+    run: RunDir,
+    started: Instant,
+    until: usize,
+    sample_tokens: usize,
+}
+
+fn train_and_report<T: WindowLosses>(mut trainer: engine::Trainer<T>, out: Out) -> anyhow::Result<()> {
+    let checkpoint = out.run.checkpoint();
+    let progress = progress_bar(out.until, trainer.step);
+    trainer.train(out.until, Some(&checkpoint), Some(&progress))?;
+    progress.finish();
+    // A run stopped between two estimates (--max-iters) is estimated where it stopped, so the figure is the model's.
+    let last = match trainer.evaluations.last() {
+        Some(last) if last.step == trainer.step => *last,
+        _ => trainer.evaluate()?,
+    };
+    trainer.save(&checkpoint)?;
+    let seconds = out.started.elapsed().as_secs_f64();
+    println!(
+        "trained to step {} in {seconds:.1} s; checkpoint {}",
+        trainer.step,
+        checkpoint.display()
+    );
+    println!("final estimate (step {}): {last}", last.step);
+    let val = &trainer.task.language_modeling().data.val;
+    let val_loss = whole_split_loss(&trainer, val)?;
+    println!(
+        "whole validation split ({} tokens, no sampling noise): loss {val_loss:.4}, perplexity {:.2}",
+        val.len(),
+        val_loss.exp()
+    );
+    let (png, svg) = (out.run.root().join("loss.png"), out.run.root().join("loss.svg"));
+    write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
+    write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
+    println!("loss curve: {} (and .svg)", png.display());
+    if let Some(peak) = peak_memory_bytes() {
+        println!("peak memory: {:.0} MB", peak as f64 / 1e6);
+    }
+    if out.sample_tokens > 0 {
+        let model = trainer.model.valid();
+        let sampling = SamplingConfig::new().with_temperature(0.8).with_top_k(Some(200));
+        println!(
+            "\n--- sample ({} tokens, temperature 0.8, top-k 200) ---",
+            out.sample_tokens
+        );
+        let tokenizer = &trainer.task.language_modeling().tokenizer;
+        print_sample(&model, tokenizer, "\n", out.sample_tokens, &sampling, None)?;
+    }
+    Ok(())
+}
+
+fn sample(args: SampleArgs) -> anyhow::Result<()> {
+    let selected = args.device.select()?;
+    // On stderr, so that the sample alone goes to stdout (and to a file it is redirected to).
+    eprintln!("device: {}", selected.description);
+    let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device)?;
+    let sampling = SamplingConfig::new()
+        .with_temperature(args.temperature)
+        .with_top_k((args.top_k > 0).then_some(args.top_k))
+        .with_top_p(args.top_p)
+        .with_seed(args.seed)
+        .with_use_cache(!args.no_cache);
+    print_sample(
+        &model,
+        &tokenizer,
+        &args.prompt,
+        args.max_new_tokens,
+        &sampling,
+        args.stop.as_deref(),
+    )
+}
+
+fn print_sample(
+    model: &Gpt,
+    tokenizer: &Tokenizer,
+    prompt: &str,
+    max_new_tokens: usize,
+    sampling: &SamplingConfig,
+    stop: Option<&str>,
+) -> anyhow::Result<()> {
+    let ids = tokenizer
+        .encode(prompt)
+        .map_err(|e| anyhow!("the prompt cannot be tokenized: {e}"))?;
+    let stop_here = |new: &[u32]| stop.is_some_and(|s| tokenizer.decode(new).is_ok_and(|text| text.contains(s)));
+    let generation = generate(model, &ids, max_new_tokens, sampling, stop_here)?;
+    if generation.prompt_tokens_dropped > 0 {
+        eprintln!(
+            "note: the prompt is longer than the context of {} tokens; the model sees only its last {} (dropped {})",
+            model.block_size(),
+            model.block_size(),
+            generation.prompt_tokens_dropped
+        );
+    }
+    let text = tokenizer.decode(&generation.tokens)?;
+    let text = match stop.and_then(|s| text.find(s).map(|at| at + s.len())) {
+        Some(end) => &text[..end],
+        None => &text,
+    };
+    println!("{prompt}{text}");
+    Ok(())
+}
+
+fn bench<T: WindowLosses>(args: BenchArgs, plug_in: Option<PlugIn<T>>) -> anyhow::Result<()> {
+    common::device::quiet_gpu_probe();
+    let config = RunConfig::named(&args.config, 65)?;
+    // Each backend under its description, which says when wgpu's adapter is a software one (far slower than flex).
+    let choices = match args.device {
+        DeviceChoice::Auto => vec![DeviceChoice::Cpu, DeviceChoice::Wgpu],
+        choice => vec![choice],
+    };
+    let mut devices: Vec<(String, Device)> = Vec::new();
+    for choice in choices {
+        match select_device(choice) {
+            Ok(selected) => devices.push((selected.description, selected.device)),
+            Err(e) if args.device == DeviceChoice::Auto => println!("{e}"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if args.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    println!(
+        "model {:?}: {} layers, {} heads, width {}, context {}, batch {}",
+        args.config,
+        config.model.n_layer,
+        config.model.n_head,
+        config.model.n_embd,
+        config.model.block_size,
+        config.training.batch_size
+    );
+    let tokens_per_step = (config.training.batch_size * config.model.block_size) as f64;
+    for (name, device) in devices {
+        let autodiff = device.clone().autodiff();
+        let fresh = || {
+            let data = synthetic_tokens(config.model.vocab_size, 100_000, 0);
+            trainer(
+                config.clone(),
+                data,
+                synthetic_tokenizer(config.model.vocab_size),
+                &autodiff,
+            )
+        };
+        let mut timings = vec![("chapter 5's code".to_string(), time(&mut fresh()?, args.steps))];
+        if let Some(plug_in) = &plug_in {
+            let (mut trainer, how) = (plug_in.apply)(fresh()?);
+            timings.push((format!("{} ({how})", plug_in.name), time(&mut trainer, args.steps)));
+        }
+        for (path, ms) in timings {
+            let ms = ms.with_context(|| format!("timing {name}"))?;
+            let tokens_per_second = 1000.0 * tokens_per_step / ms;
+            println!("{name}: training with {path}: {ms:.1} ms/step, {tokens_per_second:.0} tokens/s");
+        }
+        device.seed(0);
+        let model = config.model.init(&device);
+        for use_cache in [false, true] {
+            sampling_throughput(&model, 8, use_cache); // warm-up
+            let rate = sampling_throughput(&model, args.new_tokens, use_cache);
+            let label = if use_cache { "with" } else { "without" };
+            println!(
+                "{name}: sampling {} new tokens {label} the KV cache: {rate:.0} tokens/s",
+                args.new_tokens
+            );
+        }
+    }
+    let peak = peak_memory_bytes().context("peak memory is read from /proc/self/status (Linux only)");
+    match peak {
+        Ok(bytes) => println!("peak resident memory: {:.0} MB", bytes as f64 / 1e6),
+        Err(e) => println!("{e}"),
+    }
+    Ok(())
+}
+
+/// Milliseconds per step of `trainer`, after 5 untimed steps.
+fn time<T: WindowLosses>(trainer: &mut engine::Trainer<T>, steps: usize) -> Result<f64, GptError> {
+    training_step_ms(trainer, 5, steps)
+}
