@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use burn::prelude::*;
 use clap::Parser;
 use common::cli::DeviceArgs;
-use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::figures::write_loss_curves;
 use common::metrics::bleu::corpus_bleu;
 use common::train::{RunDir, Start};
 use plotters::prelude::{IntoDrawingArea, SVGBackend};
@@ -72,8 +72,7 @@ fn main() -> anyhow::Result<()> {
         LARGEST_NUMBER - 1
     );
     let run = RunDir::open(&args.out, Start::from_flags(false, args.overwrite))?;
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.device.announce()?;
     let splits = Splits::generate(args.seed, args.train, args.val, args.test);
     println!(
         "task: numbers in words -> digits; {} train / {} val / {} test numbers, none shared",
@@ -113,9 +112,7 @@ fn main() -> anyhow::Result<()> {
         report.best_step + 1,
         checkpoint.display()
     );
-    let (png, svg) = (run.root().join("loss.png"), run.root().join("loss.svg"));
-    write_loss_curve_png(&png, &report.history).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
-    write_loss_curve_svg(&svg, &report.history).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", svg.display()))?;
+    let png = write_loss_curves(run.root(), &report.history)?;
     println!("loss curve: {} (and .svg)", png.display());
 
     let device: Device = selected.device;

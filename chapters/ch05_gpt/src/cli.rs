@@ -10,9 +10,9 @@ use anyhow::{Context, anyhow, bail};
 use burn::module::Module;
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
-use common::cli::DeviceArgs;
-use common::figures::{write_loss_curve_png, write_loss_curve_svg};
-use common::train::{RunDir, Start, engine, progress_bar};
+use common::cli::{DeviceArgs, RunArgs};
+use common::figures::write_loss_curves;
+use common::train::{CheckpointError, RunDir, engine, progress_bar};
 use common::{DeviceChoice, select_device};
 
 use crate::bench::{peak_memory_bytes, sampling_throughput, synthetic_tokenizer, synthetic_tokens, training_step_ms};
@@ -55,6 +55,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train (or resume) a GPT, save it with its loss curve, then print a sample.
+    #[command(
+        after_help = "Presets for --config: baby (nanoGPT's CPU run, the default), small (its GPU run), \
+                            tiny (seconds).\nThe run's directory, --out: runs/gpt by default; its checkpoint \
+                            holds the tokenizer too."
+    )]
     Train(TrainArgs),
     /// Continue a prompt with a trained GPT.
     Sample(SampleArgs),
@@ -65,32 +70,10 @@ enum Command {
 #[derive(Args, Debug)]
 struct TrainArgs {
     #[command(flatten)]
-    device: DeviceArgs,
-    /// A preset (baby: nanoGPT's CPU run; small: its GPU run; tiny: seconds) or a JSON file of a `RunConfig`.
-    #[arg(long, default_value = "baby", conflicts_with = "resume")]
-    config: String,
-    /// Stop after this many steps, at most the configuration's max_iters (the learning-rate schedule follows the
-    /// configuration).
-    #[arg(long)]
-    max_iters: Option<usize>,
-    #[arg(long, conflicts_with = "resume")]
-    seed: Option<u64>,
-    /// A text file to train on instead of Tiny Shakespeare.
-    #[arg(long)]
-    data: Option<PathBuf>,
+    run: RunArgs,
     /// Byte-level BPE with this many tokens instead of characters.
     #[arg(long, conflicts_with = "resume")]
     bpe: Option<usize>,
-    /// The run's directory: its checkpoint (model, optimizer, step, configuration, tokenizer) in `checkpoint/`, and
-    /// the loss curve. Other files there are left alone.
-    #[arg(long, default_value = "runs/gpt")]
-    out: PathBuf,
-    /// Continue the run saved in --out, with its own configuration, seed and tokenizer.
-    #[arg(long)]
-    resume: bool,
-    /// Start a new run in an --out that holds a checkpoint, replacing it at the first save.
-    #[arg(long, conflicts_with = "resume")]
-    overwrite: bool,
     /// Tokens to sample after training (0: none).
     #[arg(long, default_value_t = 500)]
     sample_tokens: usize,
@@ -142,13 +125,12 @@ struct BenchArgs {
 }
 
 fn train<T: WindowLosses>(args: TrainArgs, plug_in: Option<PlugIn<T>>) -> anyhow::Result<()> {
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
-    let device = selected.device.autodiff();
-    let run = RunDir::open(&args.out, Start::from_flags(args.resume, args.overwrite)).map_err(GptError::from)?;
-    let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
+    let run_args = &args.run;
+    let device = run_args.device.announce()?.device.autodiff();
+    let run = run_args.run_dir("gpt").map_err(GptError::from)?;
+    let text = tokens::data::load_tiny_shakespeare(run_args.data.as_deref())?;
     let started = Instant::now();
-    let trainer = if args.resume {
+    let trainer = if run_args.resume {
         let saved = open_run(&run.checkpoint())?;
         let data = TokenSplits::encode(&text, &saved.tokenizer).map_err(|e| {
             anyhow!("the training text does not fit the checkpoint's tokenizer ({e}); resume with the same --data")
@@ -159,21 +141,14 @@ fn train<T: WindowLosses>(args: TrainArgs, plug_in: Option<PlugIn<T>>) -> anyhow
     } else {
         let kind = args.bpe.map_or(TokenizerKind::Char, TokenizerKind::Bpe);
         let (tokenizer, data) = TokenSplits::build(&text, kind)?;
-        let mut config = RunConfig::named(&args.config, tokenizer.vocab_size())?;
+        let mut config = RunConfig::named(run_args.config_or("baby"), tokenizer.vocab_size())?;
         config.tokenizer = kind;
-        if let Some(seed) = args.seed {
+        if let Some(seed) = run_args.seed {
             config.training.seed = seed;
         }
         trainer(config, data, tokenizer, &device)?
     };
-    let max_iters = trainer.plan.max_steps;
-    let until = args.max_iters.unwrap_or(max_iters);
-    if until > max_iters {
-        bail!(
-            "--max-iters {until} is past the configuration's max_iters {max_iters}, where its learning-rate \
-             schedule ends: pass at most {max_iters}, or a --config file with a larger max_iters (and lr_decay_iters)"
-        );
-    }
+    let until = run_args.until(trainer.plan.max_steps)?;
     let (config, data, tokenizer) = (&trainer.task.config, &trainer.task.data, &trainer.task.tokenizer);
     println!(
         "data: {} training and {} validation tokens, vocabulary of {}",
@@ -238,9 +213,7 @@ fn train_and_report<T: WindowLosses>(mut trainer: engine::Trainer<T>, out: Out) 
         val.len(),
         val_loss.exp()
     );
-    let (png, svg) = (out.run.root().join("loss.png"), out.run.root().join("loss.svg"));
-    write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
-    write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
+    let png = write_loss_curves(out.run.root(), &trainer.history)?;
     println!("loss curve: {} (and .svg)", png.display());
     if let Some(peak) = peak_memory_bytes() {
         println!("peak memory: {:.0} MB", peak as f64 / 1e6);
@@ -259,10 +232,17 @@ fn train_and_report<T: WindowLosses>(mut trainer: engine::Trainer<T>, out: Out) 
 }
 
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
-    let selected = args.device.select()?;
-    // On stderr, so that the sample alone goes to stdout (and to a file it is redirected to).
-    eprintln!("device: {}", selected.description);
-    let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device)?;
+    let selected = args.device.announce()?;
+    let (model, _, tokenizer) = load_checkpoint(&args.checkpoint, &selected.device).map_err(|e| match e {
+        GptError::Checkpoint(CheckpointError::Missing(dir)) => {
+            anyhow!(
+                "no checkpoint in {}: train one first with `gpt train --out {}`",
+                dir.display(),
+                dir.display()
+            )
+        }
+        other => other.into(),
+    })?;
     let sampling = SamplingConfig::new()
         .with_temperature(args.temperature)
         .with_top_k((args.top_k > 0).then_some(args.top_k))

@@ -34,10 +34,8 @@ pub enum GptError {
     InvalidConfig { origin: String, source: InvalidConfig },
     #[error(transparent)]
     Diverged(#[from] Diverged),
-    #[error("no checkpoint in {}: train one first with `cargo run --release -p gpt -- train --out {}`", dir.display(), dir.display())]
-    NoCheckpoint { dir: PathBuf },
     #[error(transparent)]
-    Checkpoint(CheckpointError),
+    Checkpoint(#[from] CheckpointError),
     #[error("the checkpoint {} is inconsistent: its tokenizer has {tokenizer} tokens, its model {model}", dir.display())]
     InconsistentCheckpoint {
         dir: PathBuf,
@@ -52,16 +50,6 @@ pub enum GptError {
          (--config), or --device cpu"
     )]
     DeviceFailed { cause: String },
-}
-
-impl From<CheckpointError> for GptError {
-    /// A missing checkpoint says how to make one with this chapter's command.
-    fn from(error: CheckpointError) -> Self {
-        match error {
-            CheckpointError::Missing(dir) => GptError::NoCheckpoint { dir },
-            other => GptError::Checkpoint(other),
-        }
-    }
 }
 
 impl From<DeviceFailed> for GptError {

@@ -107,6 +107,12 @@ fn sample(run: &Path, extra: &[&str]) -> Outcome {
 const TINY: [&str; 4] = ["--config", "tiny", "--max-iters", "20"];
 
 #[test]
+fn sampling_without_a_checkpoint_says_how_to_make_one() {
+    let scratch = Scratch::new();
+    sample(&scratch.path("nothing"), &[]).failed(1, &["no checkpoint in", "gpt train --out"]);
+}
+
+#[test]
 fn training_leaves_other_files_alone_and_replaces_a_checkpoint_only_when_asked() {
     let scratch = Scratch::new();
     let out = scratch.path("run");

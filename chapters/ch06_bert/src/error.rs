@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use common::config::InvalidConfig;
+use common::config::{ConfigFileError, InvalidConfig};
 use common::train::{CheckpointError, Diverged};
 use common::weights::WeightsError;
 use common::{DataError, DeviceFailed};
@@ -17,8 +17,18 @@ pub enum BertError {
     InvalidConfig(#[from] InvalidConfig),
     #[error(transparent)]
     Diverged(#[from] Diverged),
-    #[error("{path}: not a BERT configuration ({message}); a Hugging Face config.json needs at least vocab_size")]
-    ConfigFile { path: PathBuf, message: String },
+    #[error(transparent)]
+    ConfigFile(#[from] ConfigFileError),
+    #[error("no configuration named {0:?}: choose tiny or small, or give a JSON file of a RunConfig")]
+    UnknownPreset(String),
+    #[error("not a vocabulary file ({0}): pass the vocab.json saved with a checkpoint")]
+    VocabularyFile(String),
+    #[error("pretraining needs at least one training and one validation sequence: use a longer text")]
+    EmptySplit,
+    #[error("the text has no [MASK]: write [MASK] where a token is to be guessed, e.g. \"ROMEO: I [MASK] thee\"")]
+    NoMask,
+    #[error("cannot tokenize {text:?}: {message}")]
+    Tokenize { text: String, message: String },
     #[error(transparent)]
     Weights(#[from] WeightsError),
     #[error(
@@ -30,8 +40,6 @@ pub enum BertError {
     TokenizerFile(#[from] common::hub::TokenizerFileError),
     #[error("the input is {tokens} tokens long (with [CLS] and [SEP]) but the model reads at most {max}: shorten it")]
     SequenceTooLong { tokens: usize, max: usize },
-    #[error("{0}")]
-    BadInput(String),
     #[error(transparent)]
     Device(#[from] DeviceFailed),
 }

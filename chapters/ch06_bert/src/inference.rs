@@ -37,9 +37,7 @@ pub fn fill_masks(
         .map(|(i, _)| i)
         .collect();
     if at.is_empty() {
-        return Err(BertError::BadInput(
-            "the text has no [MASK]: write [MASK] where a token is to be guessed, e.g. \"ROMEO: I [MASK] thee\"".into(),
-        ));
+        return Err(BertError::NoMask);
     }
     let tokens = Tensor::<1, Int>::from_ints(ids.iter().map(|&id| id as i64).collect::<Vec<_>>().as_slice(), device)
         .reshape([1, ids.len()]);
@@ -78,9 +76,10 @@ pub fn encode_batch(
 ) -> Result<(Tensor<2, Int>, Tensor<2, Bool>), BertError> {
     let mut rows = Vec::new();
     for sentence in sentences {
-        let encoding = tokenizer
-            .encode(*sentence, true)
-            .map_err(|e| BertError::BadInput(e.to_string()))?;
+        let encoding = tokenizer.encode(*sentence, true).map_err(|e| BertError::Tokenize {
+            text: sentence.to_string(),
+            message: e.to_string(),
+        })?;
         let ids: Vec<i64> = encoding.get_ids().iter().map(|&id| id as i64).collect();
         if ids.len() > max_len {
             return Err(BertError::SequenceTooLong {

@@ -16,11 +16,12 @@ use bert::training::{MaskedLanguageModeling, baselines, load_checkpoint, resume,
 use bert::{BertError, BertVocab, RunConfig};
 use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
-use common::cli::DeviceArgs;
-use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::cli::{DeviceArgs, RunArgs};
+use common::config::read_json;
+use common::figures::write_loss_curves;
 use common::hub::ALL_MINILM_L6_V2;
 use common::hub::load_tokenizer;
-use common::train::{RunDir, Start, Task, progress_bar};
+use common::train::{Task, progress_bar};
 use tokens::BpeTokenizer;
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -37,6 +38,10 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Pretrain (or resume) a BERT on Tiny Shakespeare by masked-LM; report masked accuracy against baselines.
+    #[command(
+        after_help = "Presets for --config: small (the book's run, the default), tiny (a minute).\nThe \
+                            run's directory, --out: runs/bert by default; its checkpoint holds the vocabulary too."
+    )]
     Pretrain(PretrainArgs),
     /// Print the most likely tokens for each [MASK] of a text.
     Fill(FillArgs),
@@ -63,27 +68,7 @@ struct BenchArgs {
 #[derive(Args, Debug)]
 struct PretrainArgs {
     #[command(flatten)]
-    device: DeviceArgs,
-    /// A preset (tiny: a minute; small: the book's run) or a JSON file of a `RunConfig`.
-    #[arg(long, default_value = "small", conflicts_with = "resume")]
-    config: String,
-    /// Stop after this many steps, at most the configuration's max_iters.
-    #[arg(long)]
-    max_iters: Option<usize>,
-    #[arg(long, conflicts_with = "resume")]
-    seed: Option<u64>,
-    /// A text file to train on instead of Tiny Shakespeare.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// The run's directory: its checkpoint in `checkpoint/` and the loss curve; other files are left alone.
-    #[arg(long, default_value = "runs/bert")]
-    out: PathBuf,
-    /// Continue the run saved in --out.
-    #[arg(long)]
-    resume: bool,
-    /// Start a new run in an --out that holds a checkpoint, replacing it at the first save.
-    #[arg(long, conflicts_with = "resume")]
-    overwrite: bool,
+    run: RunArgs,
 }
 
 #[derive(Args, Debug)]
@@ -129,9 +114,7 @@ fn run_config(name: &str) -> Result<RunConfig, BertError> {
     if !path.is_file() {
         return RunConfig::named(name);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| BertError::BadInput(format!("{name}: {e}")))?;
-    let config: RunConfig = serde_json::from_str(&text)
-        .map_err(|e| BertError::BadInput(format!("{name} is not a RunConfig ({e}); start from a preset's JSON")))?;
+    let config: RunConfig = read_json(path, "RunConfig (start from a preset's JSON)").map_err(BertError::from)?;
     config.validate()?;
     Ok(config)
 }
@@ -159,8 +142,7 @@ fn learn_vocab(text: &str, config: &RunConfig) -> anyhow::Result<BertVocab> {
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.device.announce()?;
     let device = selected.device.autodiff();
     let config = run_config(&args.config)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
@@ -192,10 +174,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
-    let device = selected.device.autodiff();
-    let run = RunDir::open(&args.out, Start::from_flags(args.resume, args.overwrite)).map_err(BertError::from)?;
+    let args = args.run;
+    let device = args.device.announce()?.device.autodiff();
+    let run = args.run_dir("bert").map_err(BertError::from)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
     let split = |vocab: &BertVocab, config: &RunConfig| {
         let splits = split_sequences(&text, vocab, config.model.max_position_embeddings);
@@ -206,7 +187,7 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         println!("resuming {} at step {}", run.checkpoint().display(), trainer.step);
         trainer
     } else {
-        let mut config = run_config(&args.config)?;
+        let mut config = run_config(args.config_or("small"))?;
         if let Some(seed) = args.seed {
             config.training.seed = seed;
         }
@@ -218,11 +199,7 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         trainer(MaskedLanguageModeling::new(config, vocab, train, &val)?, &device)
     };
     let (config, vocab) = (trainer.task.config.clone(), trainer.task.vocab.clone());
-    let max_iters = config.training.max_iters;
-    let until = args.max_iters.unwrap_or(max_iters);
-    if until > max_iters {
-        bail!("--max-iters {until} is past the configuration's max_iters {max_iters}: pass at most {max_iters}");
-    }
+    let until = args.until(config.training.max_iters)?;
     let task = &trainer.task;
     let base = baselines(&task.train, &task.val, &vocab.special(), vocab.vocab_size());
     let val_sequences = task.val.len();
@@ -270,9 +247,7 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         "  most frequent token:       accuracy {:.2}%",
         100.0 * base.most_frequent_accuracy
     );
-    let (png, svg) = (run.root().join("loss.png"), run.root().join("loss.svg"));
-    write_loss_curve_png(&png, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", png.display()))?;
-    write_loss_curve_svg(&svg, &trainer.history).map_err(|e| anyhow!("cannot draw {}: {e}", svg.display()))?;
+    let png = write_loss_curves(run.root(), &trainer.history)?;
     println!("loss curve: {} (and .svg)", png.display());
     let model = trainer.model.valid();
     let example = "ROMEO:\nI [MASK] thee.";

@@ -23,6 +23,7 @@ use std::path::Path;
 
 use burn::module::Param;
 use burn::prelude::*;
+use common::config::read_json;
 use common::weights::{Scope, Weights, read_safetensors};
 
 use crate::config::BertConfig;
@@ -31,15 +32,7 @@ use crate::model::{Bert, BertForMaskedLm, MlmHead};
 
 /// The configuration in `folder/config.json`, validated.
 pub fn load_config(folder: &Path) -> Result<BertConfig, BertError> {
-    let path = folder.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| BertError::ConfigFile {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    let config: BertConfig = serde_json::from_str(&text).map_err(|e| BertError::ConfigFile {
-        path,
-        message: e.to_string(),
-    })?;
+    let config: BertConfig = read_json(&folder.join("config.json"), "BERT configuration")?;
     config.validate()?;
     Ok(config)
 }

@@ -87,10 +87,8 @@ impl BertVocab {
     }
 
     pub fn from_json(json: &str) -> Result<Self, BertError> {
-        let stored: StoredVocab =
-            serde_json::from_str(json).map_err(|e| BertError::BadInput(format!("not a vocabulary file: {e}")))?;
-        let bpe = BpeTokenizer::from_merges(stored.merges)
-            .map_err(|e| BertError::BadInput(format!("not a vocabulary file: {e}")))?;
+        let stored: StoredVocab = serde_json::from_str(json).map_err(|e| BertError::VocabularyFile(e.to_string()))?;
+        let bpe = BpeTokenizer::from_merges(stored.merges).map_err(|e| BertError::VocabularyFile(e.to_string()))?;
         Ok(Self::new(bpe))
     }
 }

@@ -217,7 +217,7 @@ pub fn load_backbone(kind: BackboneKind, from: Option<&Path>, device: &Device) -
                 wrong(
                     path.clone(),
                     e.to_string(),
-                    "`cargo run --release -p gpt -- train --bpe 2048 --out runs/gpt-bpe`",
+                    "a chapter 5 pretraining with byte-level BPE",
                 )
             })?;
             let gpt::Tokenizer::Bpe(bpe) = tokenizer else {
@@ -231,13 +231,8 @@ pub fn load_backbone(kind: BackboneKind, from: Option<&Path>, device: &Device) -
         }
         BackboneKind::Bert => {
             let path = run();
-            let (config, masked_lm, vocab) = bert::training::load_checkpoint(&path, device).map_err(|e| {
-                wrong(
-                    path.clone(),
-                    e.to_string(),
-                    "`cargo run --release -p bert -- pretrain --out runs/bert-small`",
-                )
-            })?;
+            let (config, masked_lm, vocab) = bert::training::load_checkpoint(&path, device)
+                .map_err(|e| wrong(path.clone(), e.to_string(), "a chapter 6 pretraining"))?;
             Pretrained {
                 backbone: Backbone::Bert(masked_lm.bert),
                 architecture: Architecture::Bert(config.model),

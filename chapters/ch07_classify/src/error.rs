@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use common::config::InvalidConfig;
 use common::train::{CheckpointError, Diverged};
 use common::{DataError, DeviceFailed};
 
@@ -36,13 +37,10 @@ pub enum ClassifyError {
     EmptyMessage,
     #[error(
         "the GPT in {path} reads characters, and SMS messages hold digits, '£' and emoji it has never seen: \
-         pretrain one with byte-level BPE (`cargo run --release -p gpt -- train --bpe 2048 --out {path}`)"
+         pretrain a GPT with byte-level BPE instead"
     )]
     CharacterGpt { path: PathBuf },
-    #[error(
-        "{path} is not a checkpoint of a {backbone} backbone ({message}): pass the --from of that backbone's \
-         pretraining run ({hint})"
-    )]
+    #[error("{path} is not a checkpoint of a {backbone} backbone ({message}): pass the run directory of {hint}")]
     WrongBackbone {
         path: PathBuf,
         backbone: &'static str,
@@ -62,6 +60,8 @@ pub enum ClassifyError {
     },
     #[error("could not tokenize the message: {0}")]
     Tokenize(String),
-    #[error("{0}")]
-    BadInput(String),
+    #[error(transparent)]
+    InvalidConfig(#[from] InvalidConfig),
+    #[error("fine-tuning needs training and validation messages: one of the splits is empty")]
+    EmptySplit,
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use classify::ClassifyError;
 use classify::backbones::BackboneKind;
 use classify::checkpoint;
 use classify::data::{Label, Protocol, load_sms_spam, split};
@@ -19,7 +20,7 @@ use classify::model::{Pooling, Regime};
 use classify::plots::write_pr_curves_svg;
 use classify::training::{FineTuneConfig, predict, report};
 use common::cli::DeviceArgs;
-use common::figures::{write_loss_curve_png, write_loss_curve_svg};
+use common::figures::write_loss_curves;
 use common::metrics::{Report, average_precision, precision_recall_curve};
 use common::train::{RunDir, Start, progress_bar};
 
@@ -163,6 +164,20 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// `error`, and for a backbone that is missing or unsuitable, the command that pretrains one.
+fn with_command(error: ClassifyError) -> anyhow::Error {
+    let command = match &error {
+        ClassifyError::CharacterGpt { .. } | ClassifyError::WrongBackbone { backbone: "gpt", .. } => {
+            "cargo run --release -p gpt -- train --bpe 2048 --out runs/gpt-bpe"
+        }
+        ClassifyError::WrongBackbone { backbone: "bert", .. } => {
+            "cargo run --release -p bert -- pretrain --out runs/bert-small"
+        }
+        _ => return error.into(),
+    };
+    anyhow::anyhow!("{error}; pretrain one with `{command}`, then pass it as --from")
+}
+
 /// How the command line spells `value` (`last-block`).
 fn value_name(value: impl ValueEnum) -> String {
     value
@@ -198,8 +213,7 @@ fn print_report(report: &Report) {
 }
 
 fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let selected = args.run.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.run.device.announce()?;
     let device = selected.device.autodiff();
     let mut config = args.run.config(args.backbone, args.regime);
     config.pooling = args.pooling.unwrap_or(config.pooling);
@@ -226,7 +240,8 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         &device,
         Some(&run.checkpoint()),
         Some(&progress),
-    )?;
+    )
+    .map_err(with_command)?;
     progress.finish();
     let fine_tuned = &experiment.run;
     println!(
@@ -271,12 +286,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     if let Err(e) = write_pr_curves_svg(&run.root().join("pr_curve.svg"), &pr) {
         eprintln!("note: could not draw the precision-recall curve: {e}");
     }
-    let curve = run.root().join("loss.svg");
-    if let Err(e) = write_loss_curve_svg(&curve, &fine_tuned.history)
-        .and_then(|()| write_loss_curve_png(&curve.with_extension("png"), &fine_tuned.history))
-    {
-        eprintln!("note: could not draw the loss curve: {e}");
-    }
+    write_loss_curves(run.root(), &fine_tuned.history)?;
     Ok(())
 }
 
@@ -339,8 +349,7 @@ fn predict_messages(args: PredictArgs) -> anyhow::Result<()> {
 }
 
 fn grid(args: GridArgs) -> anyhow::Result<()> {
-    let selected = args.run.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.run.device.announce()?;
     let device = selected.device.autodiff();
     if args.out.is_file() {
         bail!("--out {} is a file: give a directory", args.out.display());
@@ -361,7 +370,8 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
                 &device,
                 None,
                 Some(&progress),
-            )?;
+            )
+            .map_err(with_command)?;
             progress.finish();
             let row = experiment_row(backbone, regime, &experiment);
             println!(

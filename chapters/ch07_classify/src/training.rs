@@ -8,6 +8,8 @@ use std::path::Path;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
+use common::DeviceFailed;
+use common::config::Checks;
 use common::metrics::Report;
 use common::rng::SplitMix64;
 use common::train::{Keep, LossPoint, Plan, Score, Task, Trainer, WarmupCosine, adamw};
@@ -136,7 +138,7 @@ pub fn predict(
         let values: Vec<f32> = p
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| ClassifyError::BadInput(format!("{e:?}")))?;
+            .map_err(|e| DeviceFailed::from_report(&format!("{e:?}")))?;
         probabilities.extend(values.chunks(NUM_CLASSES).map(|p| [p[0], p[1]]));
     }
     Ok(probabilities)
@@ -316,11 +318,12 @@ pub fn fine_tune(
     progress: Option<&ProgressBar>,
     checkpoint: Option<&Path>,
 ) -> Result<FineTuned, ClassifyError> {
-    if config.epochs == 0 || config.batch_size == 0 || train.is_empty() || val.is_empty() {
-        return Err(ClassifyError::BadInput(
-            "fine-tuning needs at least one epoch, a batch size of at least 1, and training and validation messages"
-                .into(),
-        ));
+    Checks::new("fine-tuning configuration")
+        .at_least("epochs", config.epochs, 1)
+        .at_least("batch_size", config.batch_size, 1)
+        .finish()?;
+    if train.is_empty() || val.is_empty() {
+        return Err(ClassifyError::EmptySplit);
     }
     device.seed(config.seed);
     let architecture = pretrained.architecture;

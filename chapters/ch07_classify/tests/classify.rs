@@ -472,7 +472,7 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
         .err()
         .unwrap();
     assert!(matches!(wrong, ClassifyError::WrongBackbone { .. }), "{wrong}");
-    assert!(wrong.to_string().contains("gpt -- train --bpe"), "{wrong}");
+    assert!(wrong.to_string().contains("with byte-level BPE"), "{wrong}");
 }
 
 #[test]

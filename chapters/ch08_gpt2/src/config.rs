@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use common::config::read_json;
 use gpt::GptConfig;
 use serde::Deserialize;
 use transformer::Activation;
@@ -73,13 +74,7 @@ mod defaults {
 impl Gpt2Config {
     /// The configuration in `folder/config.json`.
     pub fn from_folder(folder: &Path) -> Result<Self, Gpt2Error> {
-        let path = folder.join("config.json");
-        let bad = |message: String| Gpt2Error::ConfigFile {
-            path: path.clone(),
-            message,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
+        Ok(read_json(&folder.join("config.json"), "GPT-2 configuration")?)
     }
 
     // ANCHOR: to_gpt

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use common::DataError;
+use common::config::ConfigFileError;
 use common::weights::WeightsError;
 use gpt::GptError;
 use gpt::generation::GenerationError;
@@ -17,8 +18,8 @@ pub enum Gpt2Error {
     Gpt(#[from] GptError),
     #[error(transparent)]
     Generation(#[from] GenerationError),
-    #[error("{path}: not a GPT-2 configuration ({message})")]
-    ConfigFile { path: PathBuf, message: String },
+    #[error(transparent)]
+    ConfigFile(#[from] ConfigFileError),
     #[error("config.json asks for {what}, which chapter 5's GPT does not have")]
     UnsupportedConfig { what: String },
     #[error(
@@ -39,6 +40,8 @@ pub enum Gpt2Error {
          DIR with a Hugging Face GPT-2 folder, or one of those names"
     )]
     UnknownModel(String),
-    #[error("{0}")]
-    BadInput(String),
+    #[error("{tokens} tokens: perplexity needs at least two")]
+    TooFewTokens { tokens: usize },
+    #[error("the stride is {stride}; it must be between 1 and the context, {context}")]
+    BadStride { stride: usize, context: usize },
 }

@@ -124,8 +124,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn load(args: &ModelArgs) -> anyhow::Result<(gpt::Gpt, Gpt2Tokenizer)> {
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.device.announce()?;
     let folder = gpt2::hub::locate(&args.model)?;
     let started = Instant::now();
     let (config, model) = load_gpt2(&folder, &selected.device)?;
@@ -205,8 +204,7 @@ fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
 }
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.device.announce()?;
     let defaults: Gpt2Config = serde_json::from_str("{}")?;
     let config = defaults.to_gpt()?;
     let model = config.init(&selected.device);
@@ -226,8 +224,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    let selected = args.device.select()?;
-    println!("device: {}", selected.description);
+    let selected = args.device.announce()?;
     let text = common::TINY_SHAKESPEARE.read_to_string(args.data.as_deref())?;
     let mut runs = Vec::new();
     for run in &args.runs {

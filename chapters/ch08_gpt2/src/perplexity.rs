@@ -32,15 +32,13 @@ pub struct Perplexity {
 pub fn sliding_window_perplexity(model: &Gpt, ids: &[u32], stride: usize) -> Result<Perplexity, Gpt2Error> {
     let window = model.block_size();
     if ids.len() < 2 {
-        return Err(Gpt2Error::BadInput(format!(
-            "{} tokens: perplexity needs at least two",
-            ids.len()
-        )));
+        return Err(Gpt2Error::TooFewTokens { tokens: ids.len() });
     }
     if stride == 0 || stride > window {
-        return Err(Gpt2Error::BadInput(format!(
-            "the stride is {stride}; it must be between 1 and the context, {window}"
-        )));
+        return Err(Gpt2Error::BadStride {
+            stride,
+            context: window,
+        });
     }
     let device = model.embedding.token.weight.device();
     let (mut nll_sum, mut scored, mut scored_up_to) = (0.0, 0, 0);

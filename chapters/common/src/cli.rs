@@ -1,7 +1,10 @@
 //! The command-line flags every chapter's program shares, as clap argument groups a program flattens into its own
-//! (`#[command(flatten)] device: DeviceArgs`).
+//! (`#[command(flatten)] device: DeviceArgs`): the device, and the flags of a training run.
+
+use std::path::{Path, PathBuf};
 
 use crate::device::quiet_gpu_probe;
+use crate::train::{CheckpointError, RunDir, Start};
 use crate::{DeviceChoice, DeviceError, SelectedDevice, select_device};
 
 /// `--device`: where to run.
@@ -20,5 +23,79 @@ impl DeviceArgs {
         let selected = select_device(self.device)?;
         selected.make_default();
         Ok(selected)
+    }
+}
+
+impl DeviceArgs {
+    /// [`DeviceArgs::select`], then `device: ...` on stderr (so that a command's own output, a sample or a table,
+    /// is alone on stdout).
+    pub fn announce(&self) -> Result<SelectedDevice, DeviceError> {
+        let selected = self.select()?;
+        eprintln!("device: {}", selected.description);
+        Ok(selected)
+    }
+}
+
+/// The flags of a training run, shared by every chapter that trains from the command line (flattened into its
+/// `train` or `pretrain`): where it runs, from which configuration and seed, how far, on which text, and where it
+/// goes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// A preset (listed below) or a JSON file of a run configuration.
+    #[arg(long, conflicts_with = "resume")]
+    pub config: Option<String>,
+    /// Stop after this many steps, at most the configuration's max_iters (the learning-rate schedule follows the
+    /// configuration).
+    #[arg(long)]
+    pub max_iters: Option<usize>,
+    #[arg(long, conflicts_with = "resume")]
+    pub seed: Option<u64>,
+    /// A text file to train on instead of Tiny Shakespeare.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The run's directory (default below): its checkpoint in `checkpoint/` and the loss curve. Other files there
+    /// are left alone.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run saved in --out, with its own configuration and seed.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start a new run in an --out that holds a checkpoint, replacing it at the first save.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+}
+
+/// A `--max-iters` past the end of the configuration's schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--max-iters {until} is past the configuration's max_iters {max_iters}, where its learning-rate schedule ends: \
+     pass at most {max_iters}, or a --config file with a larger max_iters"
+)]
+pub struct PastTheSchedule {
+    pub until: usize,
+    pub max_iters: usize,
+}
+
+impl RunArgs {
+    /// The run's directory, `--out` or `runs/{tool}`, opened as `--resume` and `--overwrite` say.
+    pub fn run_dir(&self, tool: &str) -> Result<RunDir, CheckpointError> {
+        let out = self.out.clone().unwrap_or_else(|| Path::new("runs").join(tool));
+        RunDir::open(&out, Start::from_flags(self.resume, self.overwrite))
+    }
+
+    /// `--config`, or the chapter's `default` preset.
+    pub fn config_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.config.as_deref().unwrap_or(default)
+    }
+
+    /// Where the run stops: `--max-iters`, or the configuration's `max_iters`, past which it may not go.
+    pub fn until(&self, max_iters: usize) -> Result<usize, PastTheSchedule> {
+        match self.max_iters {
+            Some(until) if until > max_iters => Err(PastTheSchedule { until, max_iters }),
+            Some(until) => Ok(until),
+            None => Ok(max_iters),
+        }
     }
 }

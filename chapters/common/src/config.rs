@@ -2,6 +2,30 @@
 //! can be built with is an error naming the field and its allowed range instead of a panic deep inside a kernel.
 
 use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// A configuration file that cannot be read as the configuration it should hold: missing, or not its JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: not a {what} ({message})", path.display())]
+pub struct ConfigFileError {
+    pub path: PathBuf,
+    /// What it should hold ("BERT configuration").
+    pub what: &'static str,
+    pub message: String,
+}
+
+/// The JSON file `path` read as a `T`, which the error calls `what`.
+pub fn read_json<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, ConfigFileError> {
+    let failed = |message: String| ConfigFileError {
+        path: path.to_path_buf(),
+        what,
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| failed(e.to_string()))
+}
 
 /// The settings of one configuration that it cannot be used with, each with the range it must lie in.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

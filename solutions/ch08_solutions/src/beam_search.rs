@@ -2,9 +2,9 @@
 //! the B sequences of highest log-probability Σ_t log p(y_t | y_{<t}) and extends each by every token,
 //! keeping again the best B of the B · V candidates. B = 1 is greedy decoding.
 
+use crate::{DecodeError, check_prompt};
 use burn::tensor::activation::log_softmax;
 use gpt::{Gpt, KvCache};
-use gpt2::Gpt2Error;
 
 use crate::{logit_rows, token_tensor};
 
@@ -20,7 +20,7 @@ pub struct Beam {
 ///
 /// Each beam keeps its own KV cache: a step feeds every beam only its newest token, and a beam that two
 /// candidates extend is cloned (the tensors are shared until one of them grows).
-pub fn beam_search(model: &Gpt, prompt: &[u32], width: usize, new_tokens: usize) -> Result<Vec<Beam>, Gpt2Error> {
+pub fn beam_search(model: &Gpt, prompt: &[u32], width: usize, new_tokens: usize) -> Result<Vec<Beam>, DecodeError> {
     check(model, prompt, width, new_tokens)?;
     let device = model.embedding.token.weight.device();
     let start = Beam {
@@ -62,26 +62,18 @@ pub fn beam_search(model: &Gpt, prompt: &[u32], width: usize, new_tokens: usize)
 }
 // ANCHOR_END: beam_search
 
-fn check(model: &Gpt, prompt: &[u32], width: usize, new_tokens: usize) -> Result<(), Gpt2Error> {
-    let bad = |message: String| Err(Gpt2Error::BadInput(message));
-    if prompt.is_empty() {
-        return bad("the prompt is empty: give at least one token".into());
-    }
+fn check(model: &Gpt, prompt: &[u32], width: usize, new_tokens: usize) -> Result<(), DecodeError> {
+    check_prompt(model, prompt)?;
     if width == 0 {
-        return bad("the beam width must be at least 1 (1 is greedy decoding)".into());
+        return Err(DecodeError::ZeroWidth);
     }
-    if let Some(&id) = prompt.iter().find(|&&id| id as usize >= model.vocab_size()) {
-        return Err(Gpt2Error::UnknownToken {
-            id,
-            vocab_size: model.vocab_size(),
+    let (tokens, context) = (prompt.len() + new_tokens, model.block_size());
+    if tokens > context {
+        return Err(DecodeError::TooLong {
+            tokens,
+            which: "the context of",
+            context,
         });
-    }
-    if prompt.len() + new_tokens > model.block_size() {
-        return bad(format!(
-            "{} prompt tokens and {new_tokens} new ones exceed the context of {}: shorten the prompt or ask for fewer",
-            prompt.len(),
-            model.block_size()
-        ));
     }
     Ok(())
 }

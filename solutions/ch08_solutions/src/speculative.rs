@@ -5,10 +5,10 @@
 //! norm(max(0, p - q)), and when all k are kept the target's last distribution gives one more. Every
 //! token is then distributed exactly as the target alone would draw it: a faster way to the same samples.
 
+use crate::{DecodeError, check_prompt};
 use common::rng::SplitMix64;
 use gpt::generation::{draw, next_token_probabilities};
 use gpt::{Gpt, KvCache, SamplingConfig};
-use gpt2::Gpt2Error;
 
 use crate::{logit_rows, token_tensor};
 
@@ -54,7 +54,7 @@ pub fn speculative_decode(
     new_tokens: usize,
     lookahead: usize,
     config: &SamplingConfig,
-) -> Result<Speculation, Gpt2Error> {
+) -> Result<Speculation, DecodeError> {
     check(target, draft, prompt, new_tokens, lookahead)?;
     let device = target.embedding.token.weight.device();
     let mut rng = SplitMix64::new(config.seed);
@@ -111,31 +111,27 @@ pub fn speculative_decode(
 }
 // ANCHOR_END: speculative
 
-fn check(target: &Gpt, draft: &Gpt, prompt: &[u32], new_tokens: usize, lookahead: usize) -> Result<(), Gpt2Error> {
-    let bad = |message: String| Err(Gpt2Error::BadInput(message));
+fn check(target: &Gpt, draft: &Gpt, prompt: &[u32], new_tokens: usize, lookahead: usize) -> Result<(), DecodeError> {
     if target.vocab_size() != draft.vocab_size() {
-        return bad(format!(
-            "the draft's vocabulary has {} tokens and the target's {}: both models must share one tokenizer",
-            draft.vocab_size(),
-            target.vocab_size()
-        ));
-    }
-    if prompt.is_empty() || lookahead == 0 {
-        return bad("give a prompt of at least one token and a lookahead of at least 1".into());
-    }
-    if let Some(&id) = prompt.iter().find(|&&id| id as usize >= target.vocab_size()) {
-        return Err(Gpt2Error::UnknownToken {
-            id,
-            vocab_size: target.vocab_size(),
+        return Err(DecodeError::VocabularyMismatch {
+            draft: draft.vocab_size(),
+            target: target.vocab_size(),
         });
     }
-    let context = target.block_size().min(draft.block_size());
-    if prompt.len() + new_tokens + lookahead > context {
-        return bad(format!(
-            "{} prompt tokens, {new_tokens} new ones and a lookahead of {lookahead} exceed the smaller context, \
-             {context}: shorten one of them",
-            prompt.len()
-        ));
+    check_prompt(target, prompt)?;
+    if lookahead == 0 {
+        return Err(DecodeError::ZeroLookahead);
+    }
+    let (tokens, context) = (
+        prompt.len() + new_tokens + lookahead,
+        target.block_size().min(draft.block_size()),
+    );
+    if tokens > context {
+        return Err(DecodeError::TooLong {
+            tokens,
+            which: "the smaller context,",
+            context,
+        });
     }
     Ok(())
 }

@@ -81,7 +81,7 @@ fn beam_search_finds_the_beams_transformers_finds_on_every_backend() {
 fn beam_search_refuses_what_it_cannot_do() {
     let device = &backends()[0].1;
     let (_, model) = load_gpt2(&folder("tiny_gpt2_b"), device).unwrap();
-    let message = |result: Result<_, gpt2::Gpt2Error>| result.unwrap_err().to_string();
+    let message = |result: Result<_, ch08_solutions::DecodeError>| result.unwrap_err().to_string();
     assert!(message(beam_search(&model, &[1, 2], 3, 23)).contains("exceed the context of 24"));
     assert!(message(beam_search(&model, &[1], 0, 2)).contains("at least 1"));
     assert!(message(beam_search(&model, &[], 2, 2)).contains("prompt is empty"));

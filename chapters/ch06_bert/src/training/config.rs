@@ -68,11 +68,7 @@ impl RunConfig {
         let (bpe_vocab_size, width, layers, heads, max_len, batch_size, max_iters) = match name {
             "tiny" => (512, 64, 2, 2, 64, 32, 600),
             "small" => (2048, 128, 4, 4, 128, 32, 1500),
-            other => {
-                return Err(BertError::BadInput(format!(
-                    "no configuration named {other:?}: choose tiny or small"
-                )));
-            }
+            other => return Err(BertError::UnknownPreset(other.to_string())),
         };
         let config = RunConfig {
             model: BertConfig::new(bpe_vocab_size + 5, width, layers, heads, max_len).with_dropout(0.1),

@@ -99,7 +99,7 @@ impl Task for MaskedLanguageModeling {
     /// seed of the step: a resumed run draws what the uninterrupted one drew.
     fn batch(&mut self, step: usize, device: &Device) -> Result<MaskedBatch, BertError> {
         if self.train.is_empty() {
-            return Err(BertError::BadInput("no training sequences to draw a batch from".into()));
+            return Err(BertError::EmptySplit);
         }
         let config = &self.config.training;
         let mut rng = SplitMix64::new(step_seed(config.seed, step));
@@ -159,9 +159,7 @@ impl MaskedLanguageModeling {
     pub fn new(config: RunConfig, vocab: BertVocab, train: Vec<Vec<u32>>, val: &[Vec<u32>]) -> Result<Self, BertError> {
         config.validate()?;
         if train.is_empty() || val.is_empty() {
-            return Err(BertError::BadInput(
-                "pretraining needs at least one training and one validation sequence".into(),
-            ));
+            return Err(BertError::EmptySplit);
         }
         let val = evaluation_masks(val, &vocab, &config);
         Ok(MaskedLanguageModeling {

@@ -1,7 +1,7 @@
 //! The one figure every training chapter draws: the loss against the step.
 
 use std::error::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
@@ -95,6 +95,28 @@ pub fn write_loss_curve_png(path: &Path, history: &[LossPoint]) -> Result<(), Bo
         draw_loss_curve(&area, history)?;
     }
     super::svg_to_png(&svg, path)
+}
+
+/// A figure that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw {}: {message}", path.display())]
+pub struct DrawError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// A run's loss curve, `loss.svg` and `loss.png`, in its directory `dir`; returns the PNG's path. A figure that
+/// cannot be written is an error naming the file: a run's outputs are what it promised.
+#[cfg(feature = "png")]
+pub fn write_loss_curves(dir: &Path, history: &[LossPoint]) -> Result<PathBuf, DrawError> {
+    let (svg, png) = (dir.join("loss.svg"), dir.join("loss.png"));
+    let failed = |path: &Path, e: Box<dyn Error>| DrawError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    write_loss_curve_svg(&svg, history).map_err(|e| failed(&svg, e))?;
+    write_loss_curve_png(&png, history).map_err(|e| failed(&png, e))?;
+    Ok(png)
 }
 
 #[cfg(test)]

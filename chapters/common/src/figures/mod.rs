@@ -12,9 +12,9 @@ pub mod heatmap;
 pub mod loss_curve;
 
 pub use heatmap::{Axis, draw_confusion_matrix, draw_heatmap};
+pub use loss_curve::{DrawError, draw_loss_curve, loss_ticks, write_loss_curve_svg};
 #[cfg(feature = "png")]
-pub use loss_curve::write_loss_curve_png;
-pub use loss_curve::{draw_loss_curve, loss_ticks, write_loss_curve_svg};
+pub use loss_curve::{write_loss_curve_png, write_loss_curves};
 
 /// Round numbers from `lo` to `hi` to number an axis with: evenly spaced by 1, 2 or 5 times a power of ten, the
 /// widest such spacing that still gives at least `at_least` of them. Empty for an empty or infinite range.
