@@ -41,14 +41,14 @@ pub struct TrainingConfig {
     pub warmup_steps: usize,
     /// AdamW's decoupled weight decay.
     #[config(default = 0.01)]
-    pub weight_decay: f32,
+    pub weight_decay: f64,
     /// Gradients are rescaled so that their global L2 norm is at most this.
     #[config(default = 1.0)]
-    pub max_grad_norm: f32,
+    pub max_grad_norm: f64,
     /// ε of label smoothing: the target puts 1 - ε on the right token and spreads
     /// ε evenly over the vocabulary.
     #[config(default = 0.1)]
-    pub label_smoothing: f32,
+    pub label_smoothing: f64,
     /// Validate (and maybe checkpoint) every this many steps, and after the last.
     #[config(default = 250)]
     pub eval_every: usize,
@@ -74,9 +74,9 @@ impl TrainingConfig {
                 "learning_rate",
                 self.learning_rate,
             )
-            .non_negative("weight_decay", self.weight_decay.into())
-            .positive("max_grad_norm", self.max_grad_norm.into())
-            .in_range("label_smoothing", self.label_smoothing.into(), 0.0, 1.0)
+            .non_negative("weight_decay", self.weight_decay)
+            .positive("max_grad_norm", self.max_grad_norm)
+            .in_range("label_smoothing", self.label_smoothing, 0.0, 1.0)
             .finish()
     }
 
@@ -231,7 +231,7 @@ impl Task for Translation<'_> {
     }
 
     fn loss(&self, model: &Transformer, batch: Batch) -> Tensor<1> {
-        let smoothing = self.state.training.label_smoothing;
+        let smoothing = self.state.training.label_smoothing as f32;
         smoothed_cross_entropy(model.forward(&batch), batch.tgt_out.clone(), smoothing)
     }
 
@@ -242,7 +242,8 @@ impl Task for Translation<'_> {
         _: &[LossPoint],
         device: &Device,
     ) -> Result<ValLoss, TrainError> {
-        let val_loss = evaluate_loss(model, self.val, 256, self.state.training.label_smoothing, device);
+        let smoothing = self.state.training.label_smoothing as f32;
+        let val_loss = evaluate_loss(model, self.val, 256, smoothing, device);
         Ok(ValLoss { step, val_loss })
     }
 
@@ -274,7 +275,10 @@ pub fn train(
     }
     device.seed(config.seed);
     let model = model_config.init(device);
-    let optimizer = adamw(&AdamWConfig::new().with_weight_decay(config.weight_decay), &model);
+    let optimizer = adamw(
+        &AdamWConfig::new().with_weight_decay(config.weight_decay as f32),
+        &model,
+    );
     // Validation every `eval_every` steps and after the last; the checkpoint keeps the best model; dropout draws
     // from the device's generator as it runs on.
     let plan = Plan {

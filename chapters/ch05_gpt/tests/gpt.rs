@@ -360,7 +360,7 @@ fn weight_decay_applies_to_matrices_only() {
     let grads = GradientsParams::from_grads(zero_loss.backward(), &model);
     let lr = 0.5;
     let updated = optimizer(&config.training, &model).step(lr, model.clone(), grads);
-    let shrink = 1.0 - lr as f32 * config.training.weight_decay;
+    let shrink = 1.0 - lr as f32 * config.training.weight_decay as f32;
     let pairs2 = [
         (
             &model.blocks[0].attention.w_q.weight,

@@ -346,7 +346,7 @@ pub fn fine_tune(
             warmup_steps: total_steps / 10,
             decay_end: total_steps,
         },
-        grad_clip: config.grad_clip as f32,
+        grad_clip: config.grad_clip,
         eval_interval: steps_per_epoch,
         evaluate_first: false,
         read_every: 10,

@@ -80,9 +80,9 @@ pub fn bigram_loss(train: &[u32], eval: &[u32], vocab_size: usize, alpha: f64) -
 /// `AdamWConfig::init()` does by default).
 pub fn decay_everything(config: &TrainingConfig) -> ModuleOptimizer {
     AdamWConfig::new()
-        .with_beta_1(config.beta1)
-        .with_beta_2(config.beta2)
+        .with_beta_1(config.beta1 as f32)
+        .with_beta_2(config.beta2 as f32)
         .with_epsilon(1e-8)
-        .with_weight_decay(config.weight_decay)
+        .with_weight_decay(config.weight_decay as f32)
         .init()
 }

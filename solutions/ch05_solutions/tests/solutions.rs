@@ -70,7 +70,7 @@ fn decaying_everything_shrinks_the_layer_norm_gains_too() {
     let grads = GradientsParams::from_grads(model.forward(x).sum().mul_scalar(0.0).backward(), &model);
     let updated = decay_everything(&config.training).step(0.5, model.clone(), grads);
     let gamma = values(updated.blocks[0].around_attention.norm.gamma.val());
-    let shrink = 1.0 - 0.5 * config.training.weight_decay;
+    let shrink = 1.0 - 0.5 * config.training.weight_decay as f32;
     assert!(gamma.iter().all(|&g| (g - shrink).abs() < 1e-6), "{gamma:?}");
     assert_eq!(updated.num_params(), model.num_params());
 }

@@ -29,15 +29,15 @@ pub struct TrainingConfig {
     pub lr_decay_iters: usize,
     /// AdamW's decoupled weight decay, applied to weight matrices and embeddings only.
     #[config(default = 0.1)]
-    pub weight_decay: f32,
+    pub weight_decay: f64,
     #[config(default = 0.9)]
-    pub beta1: f32,
+    pub beta1: f64,
     /// 0.99 rather than Adam's 0.999: with few tokens per step, a shorter memory of the gradient's scale.
     #[config(default = 0.99)]
-    pub beta2: f32,
+    pub beta2: f64,
     /// Gradients are rescaled so that their global L2 norm is at most this.
     #[config(default = 1.0)]
-    pub grad_clip: f32,
+    pub grad_clip: f64,
     /// Estimate both losses (and save a checkpoint) every this many steps, and after the last.
     #[config(default = 250)]
     pub eval_interval: usize,
@@ -168,10 +168,10 @@ impl TrainingConfig {
             .at_least("batch_size", self.batch_size, 1)
             .positive("learning_rate", self.learning_rate)
             .floor("min_lr", self.min_lr, "learning_rate", self.learning_rate)
-            .non_negative("weight_decay", self.weight_decay.into())
-            .in_range("beta1", self.beta1.into(), 0.0, 1.0)
-            .in_range("beta2", self.beta2.into(), 0.0, 1.0)
-            .positive("grad_clip", self.grad_clip.into())
+            .non_negative("weight_decay", self.weight_decay)
+            .in_range("beta1", self.beta1, 0.0, 1.0)
+            .in_range("beta2", self.beta2, 0.0, 1.0)
+            .positive("grad_clip", self.grad_clip)
             .at_least("eval_interval", self.eval_interval, 1)
             .at_least("eval_iters", self.eval_iters, 1)
             .finish()

@@ -44,10 +44,10 @@ pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
 /// ε = 10⁻⁸.
 pub fn optimizer(config: &TrainingConfig, model: &Gpt) -> ModuleOptimizer {
     let config = AdamWConfig::new()
-        .with_beta_1(config.beta1)
-        .with_beta_2(config.beta2)
+        .with_beta_1(config.beta1 as f32)
+        .with_beta_2(config.beta2 as f32)
         .with_epsilon(1e-8)
-        .with_weight_decay(config.weight_decay);
+        .with_weight_decay(config.weight_decay as f32);
     adamw(&config, model)
 }
 // ANCHOR_END: optimizer

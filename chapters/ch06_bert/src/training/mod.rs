@@ -191,7 +191,7 @@ impl RunConfig {
         Plan {
             max_steps: t.max_iters,
             schedule: self.schedule(),
-            grad_clip: t.grad_clip as f32,
+            grad_clip: t.grad_clip,
             eval_interval: t.eval_interval,
             evaluate_first: true,
             read_every: 10,

@@ -119,7 +119,7 @@ pub struct Plan {
     /// The learning rate at each step.
     pub schedule: WarmupCosine,
     /// Gradients are rescaled to a global L2 norm of at most this.
-    pub grad_clip: f32,
+    pub grad_clip: f64,
     /// Evaluate every this many steps, and at the end.
     pub eval_interval: usize,
     /// Also evaluate the untrained model, at step 0.
@@ -238,7 +238,7 @@ impl<T: Task> Trainer<T> {
     /// The loss and its gradient on `batch`, the gradient clipped, one AdamW step at the schedule's rate.
     pub fn train_step_on(&mut self, batch: T::Batch) -> Tensor<1> {
         let (loss, grads) = self.task.gradients(&self.model, batch);
-        let (grads, _norm) = clip_global_norm(&self.model, grads, self.plan.grad_clip);
+        let (grads, _norm) = clip_global_norm(&self.model, grads, self.plan.grad_clip as f32);
         let lr = self.plan.schedule.at(self.step);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
         self.unread.push((self.step, lr, loss.clone()));
