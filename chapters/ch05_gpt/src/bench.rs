@@ -1,10 +1,10 @@
-//! Throughput and memory, measured: training tokens per second, sampling tokens per second with and without the
-//! KV cache, and the process's peak resident memory. `cargo run --release -p gpt -- bench` prints them.
+//! Throughput and memory, measured: sampling tokens per second with and without the KV cache, and the process's
+//! peak resident memory; data to time training steps on (the kit's `Trainer::time_steps` times them).
+//! `cargo run --release -p gpt -- bench` prints them.
 
 use std::time::Instant;
 
 use common::rng::SplitMix64;
-use common::train::{Task, Trainer};
 use tokens::CharTokenizer;
 
 use crate::data::{TokenSplits, Tokenizer};
@@ -27,23 +27,6 @@ pub fn synthetic_tokenizer(vocab_size: usize) -> Tokenizer {
         .filter_map(|i| char::from_u32(0x100 + i))
         .collect();
     Tokenizer::Char(CharTokenizer::from_corpus(&letters).expect("a non-empty alphabet"))
-}
-
-/// Milliseconds per training step of `trainer`, timed over `steps` steps after `warmup` untimed ones (the first
-/// steps pay for allocation and, on a GPU, for compiling kernels). As in [`Trainer::train`], the steps do not wait
-/// for the device; the clock stops when the last loss has been read, that is when the device has finished every
-/// step.
-pub fn training_step_ms<T: Task>(trainer: &mut Trainer<T>, warmup: usize, steps: usize) -> Result<f64, T::Error> {
-    for _ in 0..warmup {
-        trainer.train_step()?;
-    }
-    trainer.read_losses()?;
-    let started = Instant::now();
-    for _ in 0..steps {
-        trainer.train_step()?;
-    }
-    trainer.read_losses()?;
-    Ok(1000.0 * started.elapsed().as_secs_f64() / steps as f64)
 }
 
 /// New tokens per second generating `new_tokens` after a one-token prompt, with or without the KV cache.

@@ -15,7 +15,7 @@ use common::figures::write_loss_curves;
 use common::train::{CheckpointError, RunDir, engine, progress_bar};
 use common::{DeviceChoice, select_device};
 
-use crate::bench::{peak_memory_bytes, sampling_throughput, synthetic_tokenizer, synthetic_tokens, training_step_ms};
+use crate::bench::{peak_memory_bytes, sampling_throughput, synthetic_tokenizer, synthetic_tokens};
 use crate::training::{WindowLosses, load_checkpoint, open_run, trainer, whole_split_loss};
 use crate::{Gpt, GptError, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 
@@ -361,5 +361,6 @@ fn bench<T: WindowLosses>(args: BenchArgs, plug_in: Option<PlugIn<T>>) -> anyhow
 
 /// Milliseconds per step of `trainer`, after 5 untimed steps.
 fn time<T: WindowLosses>(trainer: &mut engine::Trainer<T>, steps: usize) -> Result<f64, GptError> {
-    training_step_ms(trainer, 5, steps)
+    let timed = trainer.time_steps(5, steps)?;
+    Ok(1000.0 * timed.seconds / timed.steps as f64)
 }

@@ -21,7 +21,7 @@ use common::config::read_json;
 use common::figures::write_loss_curves;
 use common::hub::ALL_MINILM_L6_V2;
 use common::hub::load_tokenizer;
-use common::train::{Task, progress_bar};
+use common::train::progress_bar;
 use tokens::BpeTokenizer;
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -152,23 +152,13 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         MaskedLanguageModeling::new(config, vocab, splits.train, &splits.val)?,
         &device,
     );
-    let (mut tokens, mut started) = (0, Instant::now());
-    for step in 0..5 + args.steps {
-        if step == 5 {
-            trainer.read_losses()?;
-            (tokens, started) = (0, Instant::now());
-        }
-        let batch = trainer.task.batch(trainer.step, &device)?;
-        tokens += batch.inputs.dims().iter().product::<usize>();
-        trainer.train_step_on(batch);
-    }
-    trainer.read_losses()?;
-    let seconds = started.elapsed().as_secs_f64();
+    let timed = trainer.time_steps(5, args.steps)?;
+    let seconds = timed.seconds;
     println!(
         "{} steps: {:.1} ms/step, {:.0} tokens/s (padding included)",
         args.steps,
         1000.0 * seconds / args.steps as f64,
-        tokens as f64 / seconds
+        timed.items as f64 / seconds
     );
     Ok(())
 }

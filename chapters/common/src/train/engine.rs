@@ -352,6 +352,29 @@ impl<T: Task> Trainer<T> {
     }
     // ANCHOR_END: train
 
+    /// Times `steps` steps after `warmup` untimed ones (the first steps pay for allocation and, on a GPU, for
+    /// compiling kernels), evaluating nothing. As in [`Trainer::train`], the steps do not wait for the device; the
+    /// clock stops when the last loss has been read, that is when the device has finished every step.
+    pub fn time_steps(&mut self, warmup: usize, steps: usize) -> Result<Throughput, T::Error> {
+        for _ in 0..warmup {
+            self.train_step()?;
+        }
+        self.read_losses()?;
+        let (started, mut items) = (Instant::now(), 0);
+        for _ in 0..steps {
+            let batch = self.next_batch()?;
+            items += self.task.size(&batch);
+            self.train_step_on(batch);
+        }
+        self.read_losses()?;
+        Ok(Throughput {
+            steps,
+            seconds: started.elapsed().as_secs_f64(),
+            items,
+            eval_seconds: 0.0,
+        })
+    }
+
     // ANCHOR: save
     /// Writes the run to the checkpoint directory `dir`, atomically (the kit's [`checkpoint::save`]: a crash
     /// mid-write leaves the previous checkpoint whole): the model (with [`Keep::Best`], the best one), the
