@@ -194,11 +194,7 @@ fn train_and_report<T: WindowLosses>(mut trainer: engine::Trainer<T>, out: Out) 
     trainer.train(out.until, Some(&checkpoint), Some(&progress))?;
     progress.finish();
     // A run stopped between two estimates (--max-iters) is estimated where it stopped, so the figure is the model's.
-    let last = match trainer.evaluations.last() {
-        Some(last) if last.step == trainer.step => *last,
-        _ => trainer.evaluate()?,
-    };
-    trainer.save(&checkpoint)?;
+    let last = trainer.final_score(Some(&checkpoint))?;
     let seconds = out.started.elapsed().as_secs_f64();
     println!(
         "trained to step {} in {seconds:.1} s; checkpoint {}",
@@ -317,7 +313,6 @@ fn bench<T: WindowLosses>(args: BenchArgs, plug_in: Option<PlugIn<T>>) -> anyhow
         config.model.block_size,
         config.training.batch_size
     );
-    let tokens_per_step = (config.training.batch_size * config.model.block_size) as f64;
     for (name, device) in devices {
         let autodiff = device.clone().autodiff();
         let fresh = || {
@@ -329,14 +324,15 @@ fn bench<T: WindowLosses>(args: BenchArgs, plug_in: Option<PlugIn<T>>) -> anyhow
                 &autodiff,
             )
         };
-        let mut timings = vec![("chapter 5's code".to_string(), time(&mut fresh()?, args.steps))];
+        let mut timings = vec![("chapter 5's code".to_string(), fresh()?.time_steps(5, args.steps))];
         if let Some(plug_in) = &plug_in {
             let (mut trainer, how) = (plug_in.apply)(fresh()?);
-            timings.push((format!("{} ({how})", plug_in.name), time(&mut trainer, args.steps)));
+            timings.push((format!("{} ({how})", plug_in.name), trainer.time_steps(5, args.steps)));
         }
-        for (path, ms) in timings {
-            let ms = ms.with_context(|| format!("timing {name}"))?;
-            let tokens_per_second = 1000.0 * tokens_per_step / ms;
+        for (path, timed) in timings {
+            let timed = timed.with_context(|| format!("timing {name}"))?;
+            let ms = 1000.0 * timed.seconds / timed.steps as f64;
+            let tokens_per_second = timed.items as f64 / timed.seconds;
             println!("{name}: training with {path}: {ms:.1} ms/step, {tokens_per_second:.0} tokens/s");
         }
         device.seed(0);
@@ -357,10 +353,4 @@ fn bench<T: WindowLosses>(args: BenchArgs, plug_in: Option<PlugIn<T>>) -> anyhow
         Err(e) => println!("{e}"),
     }
     Ok(())
-}
-
-/// Milliseconds per step of `trainer`, after 5 untimed steps.
-fn time<T: WindowLosses>(trainer: &mut engine::Trainer<T>, steps: usize) -> Result<f64, GptError> {
-    let timed = trainer.time_steps(5, steps)?;
-    Ok(1000.0 * timed.seconds / timed.steps as f64)
 }

@@ -183,9 +183,6 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         }
         let vocab = learn_vocab(&text, &config)?;
         let (train, val) = split(&vocab, &config);
-        if train.is_empty() || val.is_empty() {
-            bail!("the text is too short for a training and a validation split: use a longer --data");
-        }
         trainer(MaskedLanguageModeling::new(config, vocab, train, &val)?, &device)
     };
     let (config, vocab) = (trainer.task.config.clone(), trainer.task.vocab.clone());
@@ -211,14 +208,7 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
     let throughput = trainer.train(until, Some(&run.checkpoint()), Some(&progress))?;
     progress.finish();
     // A run stopped between two evaluations (--max-iters) is evaluated, and saved, where it stopped.
-    let last = match trainer.evaluations.last() {
-        Some(last) if last.step == trainer.step => *last,
-        _ => {
-            let last = trainer.evaluate()?;
-            trainer.save(&run.checkpoint())?;
-            last
-        }
-    };
+    let last = trainer.final_score(Some(&run.checkpoint()))?;
     println!(
         "trained {} steps in {:.1} s ({:.0} tokens/s, padding included); checkpoint {}",
         throughput.steps,

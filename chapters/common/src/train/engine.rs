@@ -352,6 +352,20 @@ impl<T: Task> Trainer<T> {
     }
     // ANCHOR_END: train
 
+    /// The score of the model as it is now: the last evaluation if it was made at this step, otherwise a new one,
+    /// saved to `checkpoint` (a run stopped between two evaluations, by `until`, is then scored and kept where it
+    /// stopped).
+    pub fn final_score(&mut self, checkpoint: Option<&Path>) -> Result<T::Score, T::Error> {
+        if let Some(last) = self.evaluations.last().filter(|e| e.step() == self.step) {
+            return Ok(last.clone());
+        }
+        let score = self.evaluate()?;
+        if let Some(dir) = checkpoint {
+            self.save(dir)?;
+        }
+        Ok(score)
+    }
+
     /// Times `steps` steps after `warmup` untimed ones (the first steps pay for allocation and, on a GPU, for
     /// compiling kernels), evaluating nothing. As in [`Trainer::train`], the steps do not wait for the device; the
     /// clock stops when the last loss has been read, that is when the device has finished every step.
