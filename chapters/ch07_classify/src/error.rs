@@ -62,6 +62,13 @@ pub enum ClassifyError {
     Tokenize(String),
     #[error(transparent)]
     InvalidConfig(#[from] InvalidConfig),
+    #[error("{path}: {message}; delete the file to run that cell of the grid again")]
+    GridFile { path: PathBuf, message: String },
+    #[error(
+        "{path} was measured with another configuration (protocol, epochs, LoRA rank...) than this grid's: give the \
+         grid another --out, or delete the file to measure it again"
+    )]
+    GridChanged { path: PathBuf },
     #[error("fine-tuning needs training and validation messages: one of the splits is empty")]
     EmptySplit,
 }

@@ -1,7 +1,6 @@
 //! One row of the chapter's table: fine-tune a backbone under a regime, keep the best epoch, score it on the test
-//! split; and the grid of every backbone under every regime beside the two baselines, as markdown and CSV.
+//! split; and the two baselines' rows.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use burn::prelude::*;
@@ -16,15 +15,13 @@ use crate::data::{Label, Splits};
 use crate::model::Regime;
 use crate::training::{FineTuneConfig, FineTuned, fine_tune, predict, report};
 
-/// The seed of the train/validation/test split: the same for every run, so every row is scored on the same
-/// messages.
-pub const SPLIT_SEED: u64 = 42;
-
-/// A row of the table: who, how, how well on the test split, at what cost.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A row of the table for one seed: who, how, how well on the test split, at what cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     pub model: String,
     pub regime: String,
+    /// The seed of the split and of the initialisation.
+    pub seed: u64,
     pub trainable_params: usize,
     pub accuracy: f64,
     pub spam_precision: f64,
@@ -36,11 +33,19 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
-    pub fn new(model: &str, regime: &str, report: &Report, trainable_params: usize, run: Option<&FineTuned>) -> Self {
+    pub fn new(
+        model: &str,
+        regime: &str,
+        seed: u64,
+        report: &Report,
+        trainable_params: usize,
+        run: Option<&FineTuned>,
+    ) -> Self {
         let spam = report.per_class[Label::Spam.index()];
         ResultRow {
             model: model.into(),
             regime: regime.into(),
+            seed,
             trainable_params,
             accuracy: report.accuracy,
             spam_precision: spam.precision,
@@ -52,15 +57,16 @@ impl ResultRow {
     }
 }
 
-/// The two baselines' rows on `splits.test`: the majority class, and naive Bayes fitted on `splits.train`.
-pub fn baseline_rows(splits: &Splits) -> Vec<ResultRow> {
+/// The two baselines' rows on `splits.test` (drawn with `seed`): the majority class, and naive Bayes fitted on
+/// `splits.train`.
+pub fn baseline_rows(splits: &Splits, seed: u64) -> Vec<ResultRow> {
     let truth: Vec<usize> = splits.test.iter().map(|m| m.label.index()).collect();
     let majority = vec![majority_label(&splits.train).index(); truth.len()];
     let bayes = NaiveBayes::fit(&splits.train, 1.0);
     let predicted: Vec<usize> = splits.test.iter().map(|m| bayes.predict(&m.text).index()).collect();
     vec![
-        ResultRow::new("majority class", "-", &Report::new(2, &truth, &majority), 0, None),
-        ResultRow::new("naive Bayes (words)", "-", &Report::new(2, &truth, &predicted), 0, None),
+        ResultRow::new("majority class", "-", seed, &Report::new(2, &truth, &majority), 0, None),
+        ResultRow::new("naive Bayes (words)", "-", seed, &Report::new(2, &truth, &predicted), 0, None),
     ]
 }
 
@@ -104,15 +110,15 @@ pub fn run_experiment(
 }
 // ANCHOR_END: experiment
 
-/// The row of a fine-tuned `backbone` under `regime`.
-pub fn experiment_row(backbone: BackboneKind, regime: Regime, experiment: &Experiment) -> ResultRow {
-    let regime_name = match regime {
+/// The row of the run `config` describes.
+pub fn experiment_row(config: &FineTuneConfig, experiment: &Experiment) -> ResultRow {
+    let regime_name = match config.regime {
         Regime::Head => "head only",
         Regime::LastBlock => "last block + head",
         Regime::Full => "full",
         Regime::Lora => "LoRA + head",
     };
-    let model = match backbone {
+    let model = match config.backbone {
         BackboneKind::Gpt => "GPT (ch. 5, Shakespeare)",
         BackboneKind::Bert => "BERT (ch. 6, Shakespeare)",
         BackboneKind::Minilm => "MiniLM-L6 (pretrained)",
@@ -121,55 +127,9 @@ pub fn experiment_row(backbone: BackboneKind, regime: Regime, experiment: &Exper
     ResultRow::new(
         model,
         regime_name,
+        config.seed,
         &experiment.test,
         experiment.run.trainable_params,
         Some(&experiment.run),
     )
-}
-
-/// The rows as a markdown table.
-pub fn markdown_table(rows: &[ResultRow]) -> String {
-    let mut table = String::from(
-        "| model | fine-tuned | trainable params | accuracy | spam precision | spam recall | spam F1 | train time (s) \
-         | examples/s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for r in rows {
-        let _ = writeln!(
-            table,
-            "| {} | {} | {} | {:.2}% | {:.3} | {:.3} | {:.3} | {:.0} | {:.0} |",
-            r.model,
-            r.regime,
-            r.trainable_params,
-            100.0 * r.accuracy,
-            r.spam_precision,
-            r.spam_recall,
-            r.spam_f1,
-            r.train_seconds,
-            r.examples_per_second
-        );
-    }
-    table
-}
-
-/// The rows as CSV, a header first.
-pub fn csv_table(rows: &[ResultRow]) -> String {
-    let mut csv = String::from(
-        "model,regime,trainable_params,accuracy,spam_precision,spam_recall,spam_f1,train_seconds,examples_per_second\n",
-    );
-    for r in rows {
-        let _ = writeln!(
-            csv,
-            "\"{}\",\"{}\",{},{:.6},{:.6},{:.6},{:.6},{:.1},{:.1}",
-            r.model,
-            r.regime,
-            r.trainable_params,
-            r.accuracy,
-            r.spam_precision,
-            r.spam_recall,
-            r.spam_f1,
-            r.train_seconds,
-            r.examples_per_second
-        );
-    }
-    csv
 }

@@ -3,7 +3,8 @@
 //! The models of chapters 5 and 6 and a real pretrained MiniLM, fine-tuned to tell spam from ham in the SMS Spam
 //! Collection, against baselines with no network at all. This crate adds:
 //!
-//! - [`data`]: the collection, parsed strictly, and its stratified 70/10/20 split (or Raschka's balanced one);
+//! - [`data`]: the collection, parsed strictly, its repeats removed, and its stratified 70/10/20 split (or Raschka's
+//!   balanced one);
 //! - [`baselines`]: the majority class and multinomial naive Bayes on word counts;
 //! - [`model`]: a classification head on a backbone, how the states are pooled, and the regimes (what is
 //!   trained, with burn's freezing) with their parameter counts in closed form;
@@ -11,7 +12,8 @@
 //! - [`backbones`]: where each backbone and its tokenizer come from;
 //! - [`training`]: batches, the loss, fine-tuning with the best epoch kept, predictions;
 //! - [`checkpoint`]: a classifier saved and read back;
-//! - [`experiment`]: one row of the results table, and the table (markdown, CSV);
+//! - [`experiment`]: one row of the results table: a run scored on the test split, and the baselines;
+//! - [`grid`]: the table, every row over several seeds as mean ± standard deviation (markdown, CSV);
 //! - [`plots`]: precision-recall curves.
 //!
 //! The metrics are [`common::metrics`]: later chapters score with them too.
@@ -22,6 +24,7 @@ pub mod checkpoint;
 pub mod data;
 mod error;
 pub mod experiment;
+pub mod grid;
 pub mod lora;
 pub mod model;
 pub mod plots;

@@ -12,10 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use classify::ClassifyError;
 use classify::backbones::BackboneKind;
 use classify::checkpoint;
-use classify::data::{Label, Protocol, load_sms_spam, split};
-use classify::experiment::{
-    ResultRow, SPLIT_SEED, baseline_rows, csv_table, experiment_row, markdown_table, run_experiment,
-};
+use classify::data::{Collection, Label, Protocol, load_sms_spam, split};
+use classify::experiment::{ResultRow, baseline_rows, experiment_row, run_experiment};
+use classify::grid::{csv_table, finished_row, keep_row, markdown_table, summarize};
 use classify::model::{Pooling, Regime};
 use classify::plots::write_pr_curves_svg;
 use classify::training::{FineTuneConfig, predict, report};
@@ -79,8 +78,9 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn config(&self, backbone: BackboneKind, regime: Regime) -> FineTuneConfig {
+    fn config(&self, backbone: BackboneKind, regime: Regime, seed: u64) -> FineTuneConfig {
         let mut config = FineTuneConfig::new(backbone, regime);
+        config.seed = seed;
         config.protocol = self.protocol;
         config.epochs = self.epochs.unwrap_or(config.epochs);
         config.lora.rank = self.rank;
@@ -105,6 +105,9 @@ struct TrainArgs {
     backbone: BackboneKind,
     #[arg(long, value_enum, default_value = "lora")]
     regime: Regime,
+    /// The seed of the split and of the run (the grid's first seed is 1).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// How the states become one vector (default: last for gpt, cls for bert, mean for minilm and scratch).
     #[arg(long, value_enum)]
     pooling: Option<Pooling>,
@@ -150,7 +153,11 @@ struct GridArgs {
     backbones: Vec<BackboneKind>,
     #[arg(long, value_enum, value_delimiter = ',', default_value = "head,last-block,full,lora")]
     regimes: Vec<Regime>,
-    /// Where results.md and results.csv go.
+    /// The seeds every cell runs with (each draws the split and the run): the table gives mean ± std over them.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    seeds: Vec<u64>,
+    /// Where results.md, results.csv and every finished run (runs/) go; a grid run again there goes on where it
+    /// stopped.
     #[arg(long, default_value = "runs/classify-grid")]
     out: PathBuf,
 }
@@ -215,7 +222,7 @@ fn print_report(report: &Report) {
 fn train(args: TrainArgs) -> anyhow::Result<()> {
     let selected = args.run.device.announce()?;
     let device = selected.device.autodiff();
-    let mut config = args.run.config(args.backbone, args.regime);
+    let mut config = args.run.config(args.backbone, args.regime, args.seed);
     config.pooling = args.pooling.unwrap_or(config.pooling);
     config.learning_rate = args.lr.unwrap_or(config.learning_rate);
     let out = args
@@ -223,14 +230,9 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("runs/classify-{}-{}", args.backbone.name(), value_name(args.regime)).into());
     let run = RunDir::open(&out, Start::from_flags(false, args.overwrite)).map_err(classify::ClassifyError::from)?;
-    let splits = split(&load_sms_spam(args.run.data.as_deref())?, config.protocol, SPLIT_SEED);
-    println!(
-        "data: {} training, {} validation, {} test messages ({:?})",
-        splits.train.len(),
-        splits.val.len(),
-        splits.test.len(),
-        config.protocol
-    );
+    let collection = load_sms_spam(args.run.data.as_deref())?;
+    let splits = split(&collection.messages, config.protocol, config.seed);
+    print_data(&collection, &splits, config.protocol);
     let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
     let progress = progress_bar(steps, 0);
     let experiment = run_experiment(
@@ -265,7 +267,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         run.checkpoint().display()
     );
     print_report(&experiment.test);
-    let row = experiment_row(args.backbone, args.regime, &experiment);
+    let row = experiment_row(&config, &experiment);
     std::fs::write(
         run.root().join("test_metrics.json"),
         serde_json::to_string_pretty(&(row, &experiment.test))?,
@@ -301,7 +303,8 @@ fn naive_bayes_curve(splits: &classify::data::Splits) -> Vec<common::metrics::Pr
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let selected = args.device.select()?;
     let (model, encoder, state) = checkpoint::load(&args.checkpoint, &selected.device)?;
-    let splits = split(&load_sms_spam(args.data.as_deref())?, state.config.protocol, SPLIT_SEED);
+    let collection = load_sms_spam(args.data.as_deref())?;
+    let splits = split(&collection.messages, state.config.protocol, state.config.seed);
     let probabilities = predict(
         &model,
         &encoder,
@@ -354,37 +357,70 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
     if args.out.is_file() {
         bail!("--out {} is a file: give a directory", args.out.display());
     }
+    if args.seeds.is_empty() {
+        bail!("--seeds is empty: give at least one seed, e.g. --seeds 1,2,3");
+    }
     std::fs::create_dir_all(&args.out)?;
-    let splits = split(&load_sms_spam(args.run.data.as_deref())?, args.run.protocol, SPLIT_SEED);
-    let mut rows: Vec<ResultRow> = baseline_rows(&splits);
+    let collection = load_sms_spam(args.run.data.as_deref())?;
+    let splits_of = |seed| split(&collection.messages, args.run.protocol, seed);
+    print_data(&collection, &splits_of(args.seeds[0]), args.run.protocol);
+    let mut rows: Vec<ResultRow> = Vec::new();
+    for &seed in &args.seeds {
+        rows.extend(baseline_rows(&splits_of(seed), seed));
+    }
     for &backbone in &args.backbones {
         for &regime in &args.regimes {
-            let config = args.run.config(backbone, regime);
-            println!("{} {:?} ...", backbone.name(), regime);
-            let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
-            let progress = progress_bar(steps, 0);
-            let experiment = run_experiment(
-                &config,
-                args.run.from(backbone),
-                &splits,
-                &device,
-                None,
-                Some(&progress),
-            )
-            .map_err(with_command)?;
-            progress.finish();
-            let row = experiment_row(backbone, regime, &experiment);
-            println!(
-                "  test accuracy {:.4}, spam F1 {:.4}, {:.0} s",
-                row.accuracy, row.spam_f1, row.train_seconds
-            );
-            rows.push(row);
-            // Written after every row: a long grid stopped half-way keeps what it measured.
-            std::fs::write(args.out.join("results.md"), markdown_table(&rows))?;
-            std::fs::write(args.out.join("results.csv"), csv_table(&rows))?;
+            for &seed in &args.seeds {
+                let config = args.run.config(backbone, regime, seed);
+                if let Some(row) = finished_row(&args.out, &config)? {
+                    println!("{} {:?} seed {seed}: measured before", backbone.name(), regime);
+                    rows.push(row);
+                    continue;
+                }
+                println!("{} {:?} seed {seed} ...", backbone.name(), regime);
+                let splits = splits_of(seed);
+                let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
+                let progress = progress_bar(steps, 0);
+                let experiment = run_experiment(
+                    &config,
+                    args.run.from(backbone),
+                    &splits,
+                    &device,
+                    None,
+                    Some(&progress),
+                )
+                .map_err(with_command)?;
+                progress.finish();
+                let row = experiment_row(&config, &experiment);
+                println!(
+                    "  test accuracy {:.4}, spam F1 {:.4}, {:.0} s",
+                    row.accuracy, row.spam_f1, row.train_seconds
+                );
+                keep_row(&args.out, &config, &row)?;
+                rows.push(row);
+                std::fs::write(args.out.join("results.md"), markdown_table(&summarize(&rows)))?;
+                std::fs::write(args.out.join("results.csv"), csv_table(&rows))?;
+            }
         }
     }
-    println!("\n{}", markdown_table(&rows));
+    std::fs::write(args.out.join("results.md"), markdown_table(&summarize(&rows)))?;
+    std::fs::write(args.out.join("results.csv"), csv_table(&rows))?;
+    println!("\n{}", markdown_table(&summarize(&rows)));
     println!("written: {}/results.md and results.csv", args.out.display());
     Ok(())
+}
+
+/// The sizes of the collection and of its splits.
+fn print_data(collection: &Collection, splits: &classify::data::Splits, protocol: Protocol) {
+    let spam = |part: &[classify::data::Message]| part.iter().filter(|m| m.label == Label::Spam).count();
+    println!(
+        "data: {} distinct messages ({} exact repeats removed); {} training, {} validation, {} test ({} spam), {:?}",
+        collection.messages.len(),
+        collection.duplicates_removed,
+        splits.train.len(),
+        splits.val.len(),
+        splits.test.len(),
+        spam(&splits.test),
+        protocol
+    );
 }

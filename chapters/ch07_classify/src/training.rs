@@ -41,6 +41,7 @@ pub struct FineTuneConfig {
     /// Messages are cut to this many tokens (or the backbone's context, if shorter).
     pub max_len: usize,
     pub lora: LoraConfig,
+    /// The seed of the split, the head's initial weights, dropout and the order of the batches.
     pub seed: u64,
 }
 
@@ -68,7 +69,7 @@ impl FineTuneConfig {
             head_dropout: 0.1,
             max_len: 128,
             lora: LoraConfig::default(),
-            seed: 123,
+            seed: 1,
         }
     }
 }

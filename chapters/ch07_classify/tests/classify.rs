@@ -12,7 +12,9 @@ use classify::ClassifyError;
 use classify::backbones::{Architecture, BackboneKind, Pretrained, TextEncoder, load_backbone};
 use classify::baselines::{NaiveBayes, words};
 use classify::checkpoint::{self, ClassifierSpec};
-use classify::data::{Label, Message, Protocol, parse_collection, split};
+use classify::data::{Label, Message, Protocol, parse_collection, remove_duplicates, split};
+use classify::experiment::ResultRow;
+use classify::grid::{MeanStd, finished_row, keep_row, markdown_table, summarize};
 use classify::lora::{LoraConfig, LowRank};
 use classify::model::{Backbone, Classifier, Pooling, Regime, num_trainable_params};
 use classify::training::{FineTuneConfig, cross_entropy, fine_tune, make_batch, predict};
@@ -142,6 +144,84 @@ proptest! {
         prop_assert_eq!(spam_total, spam.min(ham));
         prop_assert_eq!(total, 2 * spam.min(ham));
     }
+}
+
+proptest! {
+    #[test]
+    fn removing_repeats_keeps_each_text_once_at_its_first_place(draws in prop::collection::vec((0usize..12, any::<bool>()), 1..60)) {
+        let messages: Vec<Message> = draws
+            .iter()
+            .map(|&(text, spam)| message(if spam { Label::Spam } else { Label::Ham }, &format!("message {text}")))
+            .collect();
+        let (unique, removed) = remove_duplicates(messages.clone());
+        let mut firsts: Vec<&Message> = Vec::new();
+        for m in &messages {
+            if !firsts.iter().any(|f| f.text == m.text) {
+                firsts.push(m);
+            }
+        }
+        prop_assert_eq!(unique.iter().collect::<Vec<_>>(), firsts);
+        prop_assert_eq!(removed, messages.len() - unique.len());
+        prop_assert_eq!(remove_duplicates(unique.clone()), (unique, 0));
+    }
+}
+
+// ---- the grid: seeds, the summary, going on where it stopped ----
+
+fn row(model: &str, seed: u64, spam_f1: f64) -> ResultRow {
+    ResultRow {
+        model: model.into(),
+        regime: "full".into(),
+        seed,
+        trainable_params: 10,
+        accuracy: 0.9,
+        spam_precision: 0.8,
+        spam_recall: 0.7,
+        spam_f1,
+        train_seconds: 5.0,
+        examples_per_second: 100.0,
+    }
+}
+
+#[test]
+fn mean_and_sample_standard_deviation_match_numpy() {
+    // numpy: np.mean([1, 2, 3, 4]) = 2.5, np.std([1, 2, 3, 4], ddof=1) = 1.2909944487358056.
+    let m = MeanStd::of(&[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(m.mean, 2.5);
+    assert!((m.std - 1.2909944487358056).abs() < 1e-15, "{}", m.std);
+    assert_eq!(MeanStd::of(&[0.7]), MeanStd { mean: 0.7, std: 0.0 });
+}
+
+#[test]
+fn the_summary_has_a_row_for_each_model_and_regime_over_its_seeds() {
+    let rows = [row("a", 1, 0.90), row("b", 1, 0.5), row("a", 2, 0.94), row("a", 3, 0.92)];
+    let summary = summarize(&rows);
+    assert_eq!(summary.len(), 2);
+    assert_eq!((summary[0].model.as_str(), summary[0].seeds), ("a", 3));
+    assert!((summary[0].spam_f1.mean - 0.92).abs() < 1e-12 && (summary[0].spam_f1.std - 0.02).abs() < 1e-12);
+    assert_eq!((summary[1].model.as_str(), summary[1].seeds, summary[1].spam_f1.std), ("b", 1, 0.0));
+    let table = markdown_table(&summary);
+    assert!(table.contains("| a | full | 10 | 3 | 90.00 ± 0.00 | 0.800 ± 0.000 | 0.700 ± 0.000 | 0.920 ± 0.020 | 5 ± 0 |"), "{table}");
+}
+
+#[test]
+fn a_grid_keeps_each_finished_run_and_refuses_one_measured_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = FineTuneConfig::new(BackboneKind::Minilm, Regime::Lora);
+    assert_eq!(finished_row(dir.path(), &config).unwrap(), None);
+    keep_row(dir.path(), &config, &row("a", config.seed, 0.9)).unwrap();
+    assert_eq!(finished_row(dir.path(), &config).unwrap(), Some(row("a", 1, 0.9)));
+    let mut other_seed = config.clone();
+    other_seed.seed = 2;
+    assert_eq!(finished_row(dir.path(), &other_seed).unwrap(), None);
+    let mut longer = config.clone();
+    longer.epochs = 5;
+    let changed = finished_row(dir.path(), &longer).unwrap_err();
+    assert!(matches!(changed, ClassifyError::GridChanged { .. }), "{changed}");
+    assert!(changed.to_string().contains("another --out"), "{changed}");
+    std::fs::write(dir.path().join("runs/minilm-lora-seed1.json"), "{").unwrap();
+    let corrupt = finished_row(dir.path(), &config).unwrap_err();
+    assert!(corrupt.to_string().contains("minilm-lora-seed1.json") && corrupt.to_string().contains("delete"), "{corrupt}");
 }
 
 // ---- naive Bayes ----

@@ -22,7 +22,7 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A collection of 40 messages in the real file's format, a quarter of them spam.
+/// A collection of 40 messages in the real file's format, a quarter of them spam, and one of them twice.
 fn small_collection(dir: &Path) -> String {
     let ham = [
         "ok see you at home",
@@ -44,7 +44,7 @@ fn small_collection(dir: &Path) -> String {
         })
         .collect();
     let file = dir.join("sms.tsv");
-    std::fs::write(&file, lines).unwrap();
+    std::fs::write(&file, lines + "ham\tok see you at home 0\n").unwrap();
     path(&file).to_string()
 }
 
@@ -63,6 +63,7 @@ fn train_then_eval_and_predict_from_the_checkpoint_and_a_one_row_grid() {
     );
     train.succeeded();
     for needle in [
+        "data: 40 distinct messages (1 exact repeats removed); 28 training, 4 validation, 8 test (2 spam)",
         "74498 trainable parameters",
         "epoch 1: train loss",
         "confusion (rows: true",
@@ -93,32 +94,41 @@ fn train_then_eval_and_predict_from_the_checkpoint_and_a_one_row_grid() {
     );
 
     let grid_dir = dir.path().join("grid");
-    let grid = classify(
-        &[
+    let grid_args = [
             &[
                 "grid",
                 "--backbones",
                 "minilm",
                 "--regimes",
                 "head",
+                "--seeds",
+                "1,2",
                 "--out",
                 path(&grid_dir),
             ],
             &common[..],
         ]
-        .concat(),
-    );
-    grid.succeeded();
+        .concat();
+    let grid = || classify(&grid_args);
+    grid().succeeded();
     let table = std::fs::read_to_string(grid_dir.join("results.md")).unwrap();
     for row in [
         "| majority class |",
         "| naive Bayes (words) |",
-        "| MiniLM-L6 (pretrained) | head only | 770 |",
+        "| MiniLM-L6 (pretrained) | head only | 770 | 2 |",
     ] {
         assert!(table.contains(row), "{row:?} not in\n{table}");
     }
     let csv = std::fs::read_to_string(grid_dir.join("results.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 4, "a header and three rows:\n{csv}");
+    assert_eq!(csv.lines().count(), 7, "a header, two baselines and a run for each seed:\n{csv}");
+    let again = grid();
+    again.succeeded();
+    assert!(
+        again.stdout.contains("minilm Head seed 2: measured before") && !again.stdout.contains("test accuracy"),
+        "a second grid in the same directory reads what the first measured:\n{}",
+        again.stdout
+    );
+    assert_eq!(std::fs::read_to_string(grid_dir.join("results.csv")).unwrap(), csv);
 }
 
 #[test]
