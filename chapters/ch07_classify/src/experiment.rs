@@ -66,7 +66,14 @@ pub fn baseline_rows(splits: &Splits, seed: u64) -> Vec<ResultRow> {
     let predicted: Vec<usize> = splits.test.iter().map(|m| bayes.predict(&m.text).index()).collect();
     vec![
         ResultRow::new("majority class", "-", seed, &Report::new(2, &truth, &majority), 0, None),
-        ResultRow::new("naive Bayes (words)", "-", seed, &Report::new(2, &truth, &predicted), 0, None),
+        ResultRow::new(
+            "naive Bayes (words)",
+            "-",
+            seed,
+            &Report::new(2, &truth, &predicted),
+            0,
+            None,
+        ),
     ]
 }
 

@@ -80,7 +80,11 @@ impl MeanStd {
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
         let squares: f64 = values.iter().map(|x| (x - mean).powi(2)).sum();
-        let std = if values.len() > 1 { (squares / (n - 1.0)).sqrt() } else { 0.0 };
+        let std = if values.len() > 1 {
+            (squares / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
         MeanStd { mean, std }
     }
 }
@@ -110,7 +114,8 @@ pub fn summarize(rows: &[ResultRow]) -> Vec<SummaryRow> {
     keys.into_iter()
         .map(|(model, regime)| {
             let group: Vec<&ResultRow> = rows.iter().filter(|r| r.model == model && r.regime == regime).collect();
-            let over = |measure: fn(&ResultRow) -> f64| MeanStd::of(&group.iter().map(|r| measure(r)).collect::<Vec<_>>());
+            let over =
+                |measure: fn(&ResultRow) -> f64| MeanStd::of(&group.iter().map(|r| measure(r)).collect::<Vec<_>>());
             SummaryRow {
                 model: model.into(),
                 regime: regime.into(),
@@ -132,9 +137,8 @@ pub fn markdown_table(summary: &[SummaryRow]) -> String {
         "| model | fine-tuned | trainable params | seeds | accuracy (%) | spam precision | spam recall | spam F1 \
          | train time (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let pm = |m: MeanStd, scale: f64, digits: usize| {
-        format!("{:.digits$} ± {:.digits$}", scale * m.mean, scale * m.std)
-    };
+    let pm =
+        |m: MeanStd, scale: f64, digits: usize| format!("{:.digits$} ± {:.digits$}", scale * m.mean, scale * m.std);
     for r in summary {
         let _ = writeln!(
             table,

@@ -194,14 +194,25 @@ fn mean_and_sample_standard_deviation_match_numpy() {
 
 #[test]
 fn the_summary_has_a_row_for_each_model_and_regime_over_its_seeds() {
-    let rows = [row("a", 1, 0.90), row("b", 1, 0.5), row("a", 2, 0.94), row("a", 3, 0.92)];
+    let rows = [
+        row("a", 1, 0.90),
+        row("b", 1, 0.5),
+        row("a", 2, 0.94),
+        row("a", 3, 0.92),
+    ];
     let summary = summarize(&rows);
     assert_eq!(summary.len(), 2);
     assert_eq!((summary[0].model.as_str(), summary[0].seeds), ("a", 3));
     assert!((summary[0].spam_f1.mean - 0.92).abs() < 1e-12 && (summary[0].spam_f1.std - 0.02).abs() < 1e-12);
-    assert_eq!((summary[1].model.as_str(), summary[1].seeds, summary[1].spam_f1.std), ("b", 1, 0.0));
+    assert_eq!(
+        (summary[1].model.as_str(), summary[1].seeds, summary[1].spam_f1.std),
+        ("b", 1, 0.0)
+    );
     let table = markdown_table(&summary);
-    assert!(table.contains("| a | full | 10 | 3 | 90.00 ± 0.00 | 0.800 ± 0.000 | 0.700 ± 0.000 | 0.920 ± 0.020 | 5 ± 0 |"), "{table}");
+    assert!(
+        table.contains("| a | full | 10 | 3 | 90.00 ± 0.00 | 0.800 ± 0.000 | 0.700 ± 0.000 | 0.920 ± 0.020 | 5 ± 0 |"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -221,7 +232,10 @@ fn a_grid_keeps_each_finished_run_and_refuses_one_measured_otherwise() {
     assert!(changed.to_string().contains("another --out"), "{changed}");
     std::fs::write(dir.path().join("runs/minilm-lora-seed1.json"), "{").unwrap();
     let corrupt = finished_row(dir.path(), &config).unwrap_err();
-    assert!(corrupt.to_string().contains("minilm-lora-seed1.json") && corrupt.to_string().contains("delete"), "{corrupt}");
+    assert!(
+        corrupt.to_string().contains("minilm-lora-seed1.json") && corrupt.to_string().contains("delete"),
+        "{corrupt}"
+    );
 }
 
 // ---- naive Bayes ----

@@ -95,20 +95,20 @@ fn train_then_eval_and_predict_from_the_checkpoint_and_a_one_row_grid() {
 
     let grid_dir = dir.path().join("grid");
     let grid_args = [
-            &[
-                "grid",
-                "--backbones",
-                "minilm",
-                "--regimes",
-                "head",
-                "--seeds",
-                "1,2",
-                "--out",
-                path(&grid_dir),
-            ],
-            &common[..],
-        ]
-        .concat();
+        &[
+            "grid",
+            "--backbones",
+            "minilm",
+            "--regimes",
+            "head",
+            "--seeds",
+            "1,2",
+            "--out",
+            path(&grid_dir),
+        ],
+        &common[..],
+    ]
+    .concat();
     let grid = || classify(&grid_args);
     grid().succeeded();
     let table = std::fs::read_to_string(grid_dir.join("results.md")).unwrap();
@@ -120,7 +120,11 @@ fn train_then_eval_and_predict_from_the_checkpoint_and_a_one_row_grid() {
         assert!(table.contains(row), "{row:?} not in\n{table}");
     }
     let csv = std::fs::read_to_string(grid_dir.join("results.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 7, "a header, two baselines and a run for each seed:\n{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        7,
+        "a header, two baselines and a run for each seed:\n{csv}"
+    );
     let again = grid();
     again.succeeded();
     assert!(
