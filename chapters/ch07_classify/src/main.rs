@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use classify::ClassifyError;
 use classify::backbones::BackboneKind;
 use classify::checkpoint;
-use classify::data::{Collection, Label, Protocol, load_sms_spam, split};
+use classify::data::{Collection, Label, Message, Protocol, Splits, load_sms_spam, split};
 use classify::experiment::{ResultRow, baseline_rows, experiment_row, run_experiment};
 use classify::grid::{csv_table, finished_row, keep_row, markdown_table, summarize};
 use classify::model::{Pooling, Regime};
@@ -293,7 +293,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 /// Naive Bayes' precision-recall curve on the test split, fitted on the training split.
-fn naive_bayes_curve(splits: &classify::data::Splits) -> Vec<common::metrics::PrPoint> {
+fn naive_bayes_curve(splits: &Splits) -> Vec<common::metrics::PrPoint> {
     let bayes = classify::baselines::NaiveBayes::fit(&splits.train, 1.0);
     let spam: Vec<bool> = splits.test.iter().map(|m| m.label == Label::Spam).collect();
     let scores: Vec<f64> = splits.test.iter().map(|m| bayes.probabilities(&m.text)[1]).collect();
@@ -328,10 +328,10 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
 fn predict_messages(args: PredictArgs) -> anyhow::Result<()> {
     let selected = args.device.select()?;
     let (model, encoder, state) = checkpoint::load(&args.checkpoint, &selected.device)?;
-    let messages: Vec<classify::data::Message> = args
+    let messages: Vec<Message> = args
         .messages
         .iter()
-        .map(|text| classify::data::Message {
+        .map(|text| Message {
             label: Label::Ham,
             text: text.clone(),
         })
@@ -362,15 +362,19 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out)?;
     let collection = load_sms_spam(args.run.data.as_deref())?;
-    let splits_of = |seed| split(&collection.messages, args.run.protocol, seed);
-    print_data(&collection, &splits_of(args.seeds[0]), args.run.protocol);
+    let splits: Vec<Splits> = args
+        .seeds
+        .iter()
+        .map(|&seed| split(&collection.messages, args.run.protocol, seed))
+        .collect();
+    print_data(&collection, &splits[0], args.run.protocol);
     let mut rows: Vec<ResultRow> = Vec::new();
-    for &seed in &args.seeds {
-        rows.extend(baseline_rows(&splits_of(seed), seed));
+    for (&seed, splits) in args.seeds.iter().zip(&splits) {
+        rows.extend(baseline_rows(splits, seed));
     }
     for &backbone in &args.backbones {
         for &regime in &args.regimes {
-            for &seed in &args.seeds {
+            for (&seed, splits) in args.seeds.iter().zip(&splits) {
                 let config = args.run.config(backbone, regime, seed);
                 if let Some(row) = finished_row(&args.out, &config)? {
                     println!("{} {:?} seed {seed}: measured before", backbone.name(), regime);
@@ -378,18 +382,11 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
                     continue;
                 }
                 println!("{} {:?} seed {seed} ...", backbone.name(), regime);
-                let splits = splits_of(seed);
                 let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
                 let progress = progress_bar(steps, 0);
-                let experiment = run_experiment(
-                    &config,
-                    args.run.from(backbone),
-                    &splits,
-                    &device,
-                    None,
-                    Some(&progress),
-                )
-                .map_err(with_command)?;
+                let experiment =
+                    run_experiment(&config, args.run.from(backbone), splits, &device, None, Some(&progress))
+                        .map_err(with_command)?;
                 progress.finish();
                 let row = experiment_row(&config, &experiment);
                 println!(
@@ -398,21 +395,26 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
                 );
                 keep_row(&args.out, &config, &row)?;
                 rows.push(row);
-                std::fs::write(args.out.join("results.md"), markdown_table(&summarize(&rows)))?;
-                std::fs::write(args.out.join("results.csv"), csv_table(&rows))?;
+                write_tables(&args.out, &rows)?;
             }
         }
     }
-    std::fs::write(args.out.join("results.md"), markdown_table(&summarize(&rows)))?;
-    std::fs::write(args.out.join("results.csv"), csv_table(&rows))?;
-    println!("\n{}", markdown_table(&summarize(&rows)));
+    println!("\n{}", write_tables(&args.out, &rows)?);
     println!("written: {}/results.md and results.csv", args.out.display());
     Ok(())
 }
 
+/// Writes the summary table (results.md) and every run's row (results.csv) into `out`; returns the summary.
+fn write_tables(out: &Path, rows: &[ResultRow]) -> anyhow::Result<String> {
+    let summary = markdown_table(&summarize(rows));
+    std::fs::write(out.join("results.md"), &summary)?;
+    std::fs::write(out.join("results.csv"), csv_table(rows))?;
+    Ok(summary)
+}
+
 /// The sizes of the collection and of its splits.
-fn print_data(collection: &Collection, splits: &classify::data::Splits, protocol: Protocol) {
-    let spam = |part: &[classify::data::Message]| part.iter().filter(|m| m.label == Label::Spam).count();
+fn print_data(collection: &Collection, splits: &Splits, protocol: Protocol) {
+    let spam = |part: &[Message]| part.iter().filter(|m| m.label == Label::Spam).count();
     println!(
         "data: {} distinct messages ({} exact repeats removed); {} training, {} validation, {} test ({} spam), {:?}",
         collection.messages.len(),
