@@ -39,13 +39,16 @@ pub fn run_file(out: &Path, config: &FineTuneConfig) -> PathBuf {
 /// backbone, regime and seed had another configuration (another protocol, number of epochs, LoRA rank...).
 pub fn finished_row(out: &Path, config: &FineTuneConfig) -> Result<Option<ResultRow>, ClassifyError> {
     let path = run_file(out, config);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
-    };
-    let finished: Finished = serde_json::from_str(&text).map_err(|e| ClassifyError::GridFile {
+    let unreadable = |message: String| ClassifyError::GridFile {
         path: path.clone(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    let finished: Finished = serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
     if finished.config != *config {
         return Err(ClassifyError::GridChanged { path });
     }

@@ -14,7 +14,7 @@ use classify::baselines::{NaiveBayes, words};
 use classify::checkpoint::{self, ClassifierSpec};
 use classify::data::{Label, Message, Protocol, parse_collection, remove_duplicates, split};
 use classify::experiment::ResultRow;
-use classify::grid::{MeanStd, finished_row, keep_row, markdown_table, summarize};
+use classify::grid::{MeanStd, finished_row, keep_row, markdown_table, run_file, summarize};
 use classify::lora::{LoraConfig, LowRank};
 use classify::model::{Backbone, Classifier, Pooling, Regime, num_trainable_params};
 use classify::training::{FineTuneConfig, cross_entropy, fine_tune, make_batch, predict};
@@ -230,6 +230,14 @@ fn a_grid_keeps_each_finished_run_and_refuses_one_measured_otherwise() {
     let changed = finished_row(dir.path(), &longer).unwrap_err();
     assert!(matches!(changed, ClassifyError::GridChanged { .. }), "{changed}");
     assert!(changed.to_string().contains("another --out"), "{changed}");
+    let mut third_seed = config.clone();
+    third_seed.seed = 3;
+    std::fs::create_dir_all(run_file(dir.path(), &third_seed)).unwrap();
+    let unreadable = finished_row(dir.path(), &third_seed).unwrap_err();
+    assert!(
+        matches!(unreadable, ClassifyError::GridFile { .. }),
+        "a file that is there but unreadable is an error: {unreadable}"
+    );
     std::fs::write(dir.path().join("runs/minilm-lora-seed1.json"), "{").unwrap();
     let corrupt = finished_row(dir.path(), &config).unwrap_err();
     assert!(
