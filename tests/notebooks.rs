@@ -85,12 +85,17 @@ fn jobs() -> usize {
         .unwrap_or(2)
 }
 
-/// The checks on an executed notebook: no cell printed an error, a figure shows inline, the exercises end it.
-fn check_executed(name: &str, cells: &[Value]) {
+/// No cell of the executed notebook `name` printed an error.
+fn check_errors(name: &str, cells: &[Value]) {
     for (index, cell) in cells.iter().enumerate() {
         let errors = errors(cell);
         assert!(errors.is_empty(), "{name}, cell {index}: {}", errors.join("\n"));
     }
+}
+
+/// The checks on an executed notebook: no cell printed an error, a figure shows inline, the exercises end it.
+fn check_executed(name: &str, cells: &[Value]) {
+    check_errors(name, cells);
     let figures = cells
         .iter()
         .flat_map(|cell| cell["outputs"].as_array().cloned().unwrap_or_default())
@@ -118,21 +123,104 @@ fn execute_and_check(notebook: &Path, out_dir: &Path, build_dir: &Path) {
     }
 }
 
+/// A one-cell notebook, written into `dir`, whose cell declares every crate that any notebook's first cell declares.
+/// Executed first and alone, it compiles all of them into the kernels' build folder, so that every notebook after
+/// it compiles only its own cells (and the folder's copies need not compile chapters 6-8's crates once each).
+fn write_warm_up(notebooks: &[PathBuf], dir: &Path) -> PathBuf {
+    let mut by_crate: BTreeMap<String, String> = BTreeMap::new();
+    for notebook in notebooks {
+        for dependency in kernel_dependencies(notebook) {
+            let name = dependency.split_whitespace().next().unwrap_or_default().to_string();
+            // The longest line of a crate turns on the most features (burn's `optim` in chapter 4 on).
+            let line = by_crate.entry(name).or_default();
+            if dependency.len() > line.len() {
+                *line = dependency;
+            }
+        }
+    }
+    let mut source = String::from(":cache 4096\n");
+    for dependency in by_crate.values() {
+        source.push_str(&format!(":dep {dependency}\n"));
+    }
+    let notebook = serde_json::json!({
+        "cells": [{"cell_type": "code", "id": "warm-up", "metadata": {}, "execution_count": null, "outputs": [],
+                   "source": source}],
+        "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
+        "nbformat": 4,
+        "nbformat_minor": 5
+    });
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("warm-up.ipynb");
+    std::fs::write(&path, notebook.to_string()).unwrap();
+    path
+}
+
+/// Seconds since 1970 of a Jupyter timestamp such as `2026-12-06T14:03:27.512345Z` (UTC), or `None`.
+fn timestamp_seconds(stamp: &str) -> Option<f64> {
+    let (date, time) = stamp.trim_end_matches('Z').split_once('T')?;
+    let mut ymd = date.split('-').map(str::parse::<i64>);
+    let (year, month, day) = (ymd.next()?.ok()?, ymd.next()?.ok()?, ymd.next()?.ok()?);
+    let mut hms = time.split(':').map(str::parse::<f64>);
+    let (hours, minutes, seconds) = (hms.next()?.ok()?, hms.next()?.ok()?, hms.next()?.ok()?);
+    // Days since 1970-01-01 of a proleptic Gregorian date (years counted from March, so February ends a year).
+    let shifted = if month <= 2 { year - 1 } else { year };
+    let era = shifted.div_euclid(400);
+    let year_of_era = shifted - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(days as f64 * 86_400.0 + hours * 3_600.0 + minutes * 60.0 + seconds)
+}
+
+/// How long the committed notebook's cells took when it was last executed (Jupyter records each cell's start and
+/// end in its metadata); a notebook without that record counts as the longest.
+fn recorded_seconds(notebook: &Path) -> f64 {
+    cells(notebook)
+        .iter()
+        .map(|cell| {
+            let execution = &cell["metadata"]["execution"];
+            let stamp = |key: &str| execution[key].as_str().and_then(timestamp_seconds);
+            match (stamp("iopub.execute_input"), stamp("shell.execute_reply")) {
+                (Some(start), Some(end)) => end - start,
+                _ if cell["cell_type"] == "code" => f64::INFINITY,
+                _ => 0.0,
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn timestamps_count_seconds_since_1970_across_months_and_leap_days() {
+    assert_eq!(timestamp_seconds("1970-01-01T00:00:00Z"), Some(0.0));
+    assert_eq!(timestamp_seconds("2000-03-01T00:00:00.5Z"), Some(951_868_800.5));
+    let new_year = timestamp_seconds("2027-01-01T00:00:01Z").unwrap();
+    assert_eq!(new_year - timestamp_seconds("2026-12-31T23:59:59Z").unwrap(), 2.0);
+    assert_eq!(timestamp_seconds("yesterday"), None);
+}
+
 #[test]
 fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
-    let notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
+    let mut notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
     assert!(!notebooks.is_empty(), "no notebooks found");
     let out_dir = std::env::temp_dir().join(format!("notebooks-{}", std::process::id()));
-    // `.ci/run` names the folder where its warm-up kernel already compiled every dependency; by default, a folder
-    // of this run's, removed at the end (it holds ~2 GB of build output).
+    // `.ci/run` names a folder outside the repository and starts this test early, beside the other tests' build;
+    // by default, a folder of this run's, removed at the end (it holds ~2 GB of build output).
     let build_dir: PathBuf =
         std::env::var_os("LLM_NOTEBOOK_KERNEL_DIR").map_or_else(|| out_dir.join("kernel-build"), Into::into);
-    // The first notebook runs alone: its kernel compiles whatever the build folder still lacks. Then each further
-    // kernel gets a copy of that folder beside it (two kernels in one folder would write the same crate; a sibling
-    // at the same depth keeps cargo's relative paths, so everything in it is still fresh).
-    let (first, rest) = notebooks.split_first().unwrap();
-    execute_and_check(first, &out_dir, &build_dir);
-    let copies: Vec<PathBuf> = (1..jobs().min(rest.len()))
+    let start = Instant::now();
+    let warm_up = write_warm_up(&notebooks, &out_dir.join("warm-up"));
+    let warm_up_cells = execute(&warm_up, &out_dir, &build_dir);
+    check_errors(
+        "the warm-up notebook (every notebook's first cell at once)",
+        &warm_up_cells,
+    );
+    eprintln!(
+        "compiled every notebook's crates in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    // Each further kernel gets a copy of that folder beside it (two kernels in one folder would write the same
+    // crate; a sibling at the same depth keeps cargo's relative paths, so everything in it is still fresh).
+    let copies: Vec<PathBuf> = (1..jobs().min(notebooks.len()))
         .map(|job| {
             let copy = PathBuf::from(format!("{}-{job}", build_dir.display()));
             let _ = std::fs::remove_dir_all(&copy);
@@ -151,7 +239,10 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
             copy
         })
         .collect();
-    let queue = Mutex::new(rest.iter().collect::<VecDeque<_>>());
+    // Longest first, by the time each took when it was last saved: the kernels then finish close together, instead
+    // of one long notebook running alone at the end.
+    notebooks.sort_by(|a, b| recorded_seconds(b).total_cmp(&recorded_seconds(a)));
+    let queue = Mutex::new(notebooks.iter().collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for dir in std::iter::once(&build_dir).chain(&copies) {

@@ -320,6 +320,34 @@ fn padding_never_changes_a_prediction() {
 }
 
 #[test]
+fn predict_returns_each_message_its_own_probabilities_in_the_given_order() {
+    let device = Device::flex();
+    let pretrained = tiny_bert(&device);
+    let model = Classifier::new(pretrained.backbone, 16, Pooling::Mean, 0.0, &device);
+    // Lengths out of order, so that the batches (shortest first) mix the messages across the input's order.
+    let mut messages = a_few_messages();
+    messages.insert(
+        1,
+        message(
+            Label::Spam,
+            "a long one: WIN a prize now, call 0800 000 000 or text WIN to 80000",
+        ),
+    );
+    messages.push(message(Label::Ham, "k"));
+    let together = predict(&model, &pretrained.encoder, &messages, 48, 3, &device).unwrap();
+    for (m, p) in messages.iter().zip(&together) {
+        let alone = predict(&model, &pretrained.encoder, std::slice::from_ref(m), 48, 1, &device).unwrap();
+        let diff = max_abs_diff(p, &alone[0]);
+        assert!(diff < 1e-5, "{:?}: {p:?} in a batch, {:?} alone", m.text, alone[0]);
+    }
+    let distinct = together.iter().filter(|p| (p[1] - together[0][1]).abs() > 1e-4).count();
+    assert!(
+        distinct > 0,
+        "a random model gives the messages different probabilities"
+    );
+}
+
+#[test]
 fn a_long_message_is_cut_to_the_limit_keeping_sep_and_an_empty_one_is_an_error() {
     let device = Device::flex();
     let encoder = tiny_bert(&device).encoder;
