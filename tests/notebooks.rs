@@ -20,17 +20,13 @@ use workspace_tests::{files_with_extension, repo_root};
 
 /// The cells of an executed notebook. The kernel compiles its cells in `build_dir` (`EVCXR_TMPDIR`), which the
 /// notebooks executed one after the other share: cargo then finds the dependencies and the chapter crates the
-/// kernel before it compiled still fresh there, and a kernel compiles only its own cells.
-fn execute(notebook: &Path, out_dir: &Path, build_dir: &Path) -> Vec<Value> {
+/// kernel before it compiled still fresh there, and a kernel compiles only its own cells. Each cell may run for
+/// `cell_seconds`.
+fn execute(notebook: &Path, out_dir: &Path, build_dir: &Path, cell_seconds: u32) -> Vec<Value> {
     let status = Command::new("jupyter")
         .env("EVCXR_TMPDIR", build_dir)
-        .args([
-            "nbconvert",
-            "--to",
-            "notebook",
-            "--execute",
-            "--ExecutePreprocessor.timeout=1800",
-        ])
+        .args(["nbconvert", "--to", "notebook", "--execute"])
+        .arg(format!("--ExecutePreprocessor.timeout={cell_seconds}"))
         .args(["--ExecutePreprocessor.kernel_name=rust", "--output-dir"])
         .arg(out_dir)
         .arg(notebook)
@@ -115,7 +111,7 @@ fn check_executed(name: &str, cells: &[Value]) {
 fn execute_and_check(notebook: &Path, out_dir: &Path, build_dir: &Path) {
     let name = notebook.file_name().unwrap().to_string_lossy();
     let start = Instant::now();
-    let cells = execute(notebook, out_dir, build_dir);
+    let cells = execute(notebook, out_dir, build_dir, 1800);
     eprintln!("executed {name} in {:.0} s", start.elapsed().as_secs_f64());
     check_executed(&name, &cells);
     if std::env::var_os("LLM_NOTEBOOKS_SAVE").is_some() {
@@ -209,7 +205,8 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
         std::env::var_os("LLM_NOTEBOOK_KERNEL_DIR").map_or_else(|| out_dir.join("kernel-build"), Into::into);
     let start = Instant::now();
     let warm_up = write_warm_up(&notebooks, &out_dir.join("warm-up"));
-    let warm_up_cells = execute(&warm_up, &out_dir, &build_dir);
+    // Its one cell compiles burn and every chapter crate from nothing: on two busy cores, over 20 minutes.
+    let warm_up_cells = execute(&warm_up, &out_dir, &build_dir, 3600);
     check_errors(
         "the warm-up notebook (every notebook's first cell at once)",
         &warm_up_cells,
