@@ -196,7 +196,7 @@ fn timestamps_count_seconds_since_1970_across_months_and_leap_days() {
 
 #[test]
 fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
-    let mut notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
+    let notebooks = files_with_extension(&repo_root().join("notebooks"), "ipynb");
     assert!(!notebooks.is_empty(), "no notebooks found");
     let out_dir = std::env::temp_dir().join(format!("notebooks-{}", std::process::id()));
     // `.ci/run` names a folder outside the repository and starts this test early, beside the other tests' build;
@@ -238,8 +238,9 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
         .collect();
     // Longest first, by the time each took when it was last saved: the kernels then finish close together, instead
     // of one long notebook running alone at the end.
-    notebooks.sort_by(|a, b| recorded_seconds(b).total_cmp(&recorded_seconds(a)));
-    let queue = Mutex::new(notebooks.iter().collect::<VecDeque<_>>());
+    let mut longest_first: Vec<(f64, &PathBuf)> = notebooks.iter().map(|n| (recorded_seconds(n), n)).collect();
+    longest_first.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let queue = Mutex::new(longest_first.into_iter().map(|(_, n)| n).collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for dir in std::iter::once(&build_dir).chain(&copies) {
