@@ -22,9 +22,16 @@ use workspace_tests::{files_with_extension, repo_root};
 /// notebooks executed one after the other share: cargo then finds the dependencies and the chapter crates the
 /// kernel before it compiled still fresh there, and a kernel compiles only its own cells. Each cell may run for
 /// `cell_seconds`.
+///
+/// The kernel compiles with cargo's default incremental setting whatever this process was given: evcxr's build cache
+/// (`:cache`) keys a compilation by rustc's command line alone and reuses it for any crate compiled without
+/// incremental compilation, as cargo compiles downloaded crates. Under `CARGO_INCREMENTAL=0` (as `.ci/run` sets on
+/// CI) the crate of a notebook's third cell, `code_3`, would be served another notebook's `code_3` from the cache,
+/// and loading it fails with "dlsym failed".
 fn execute(notebook: &Path, out_dir: &Path, build_dir: &Path, cell_seconds: u32) -> Vec<Value> {
     let status = Command::new("jupyter")
         .env("EVCXR_TMPDIR", build_dir)
+        .env_remove("CARGO_INCREMENTAL")
         .args(["nbconvert", "--to", "notebook", "--execute"])
         .arg(format!("--ExecutePreprocessor.timeout={cell_seconds}"))
         .args(["--ExecutePreprocessor.kernel_name=rust", "--output-dir"])
