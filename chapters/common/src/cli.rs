@@ -10,7 +10,7 @@ use crate::{DeviceChoice, DeviceError, SelectedDevice, select_device};
 /// `--device`: where to run.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeviceArgs {
-    /// Where to run: cpu, wgpu or auto (wgpu only on a real GPU).
+    /// Where to run: cpu, wgpu or auto (wgpu only on a real GPU; a build with `--features wgpu` has it).
     #[arg(long, env = "LLM_DEVICE", default_value = "auto")]
     pub device: DeviceChoice,
 }

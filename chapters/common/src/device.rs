@@ -73,8 +73,9 @@ pub enum DeviceError {
     )]
     NoWgpuAdapter,
     #[error(
-        "--device wgpu was asked for but this build has no wgpu backend: build with the `wgpu` feature (on by \
-         default; a notebook adds `features = [\"wgpu\"]` to its `:dep common` line), or use --device cpu"
+        "--device wgpu was asked for but this build has no wgpu backend: add `--features wgpu` to the cargo \
+         command that builds it (`cargo run --release -p gpt --features wgpu -- ...`; a notebook adds \
+         `features = [\"wgpu\"]` to its `:dep common` line), or use --device cpu"
     )]
     WgpuNotBuilt,
 }
@@ -162,9 +163,16 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, DeviceError
 ///
 /// # Panics
 /// If wgpu finds no adapter at all, with the fix: install a Vulkan driver (`apt-get install mesa-vulkan-drivers`);
-/// or if this build has no wgpu backend (the `wgpu` feature, on by default).
+/// or if this build has no wgpu backend (the `wgpu` feature, which `cargo test --workspace --all-features` turns
+/// on).
 pub fn every_backend() -> Vec<(&'static str, Device)> {
-    let wgpu = gpu::asked().unwrap_or_else(|err| panic!("{err}"));
+    let wgpu = gpu::asked().unwrap_or_else(|err| match err {
+        DeviceError::WgpuNotBuilt => panic!(
+            "this test compares the CPU and GPU backends, and this build has no wgpu backend: run the tests with \
+             `cargo test --workspace --all-features` (or add `--features wgpu`)"
+        ),
+        err => panic!("{err}"),
+    });
     vec![("flex", Device::flex()), ("wgpu", wgpu.device)]
 }
 
@@ -175,7 +183,7 @@ fn cpu(description: String) -> SelectedDevice {
     }
 }
 
-/// The wgpu backend, when this build has it (the `wgpu` feature, on by default).
+/// The wgpu backend, when this build has it (the `wgpu` feature).
 #[cfg(feature = "wgpu")]
 mod gpu {
     use burn::tensor::{Device, DeviceKind, DeviceType};
@@ -277,8 +285,8 @@ fn give_mesa_a_runtime_dir() {
     }
 }
 
-/// A build without the wgpu backend (a notebook's kernel, which then compiles in half the time): `cpu` and `auto`
-/// run on flex, `wgpu` says how to get it.
+/// A build without the wgpu backend (the default, and a notebook's kernel: either compiles in half the time): `cpu`
+/// and `auto` run on flex, `wgpu` says how to get it.
 #[cfg(not(feature = "wgpu"))]
 mod gpu {
     use super::{DeviceError, SelectedDevice};
@@ -288,7 +296,7 @@ mod gpu {
     }
 
     pub fn real_gpu() -> Result<SelectedDevice, String> {
-        Err("this build has no wgpu backend".into())
+        Err("this build has no wgpu backend; `--features wgpu` builds it in".into())
     }
 }
 
