@@ -10,15 +10,20 @@
 //! - [`causal_softmax`](mod@causal_softmax): the attention's scale, causal mask and softmax in one loop per row,
 //!   with no mask tensor, and a backward pass from the output alone;
 //! - [`attention`]: chapter 3's causal self-attention on that softmax;
+//! - [`dropout`](mod@dropout): dropout masks drawn in parallel from a counter-based generator, each a function of
+//!   its key (seed, step, site);
 //! - [`data_parallel`]: each batch split over the CPU's cores, one copy of the model per slice, the gradients
 //!   summed;
-//! - [`gpt`](mod@gpt): chapter 5's GPT and its training task on these kernels.
+//! - [`gpt`](mod@gpt): chapter 5's GPT and its training task on these kernels;
+//! - [`bert`](mod@bert): chapter 6's BERT and its pretraining task on them.
 //!
 //! The book's appendix "Making it fast on a CPU" explains what dominates a step, what each kernel does and what it
 //! saved.
 
 pub mod attention;
+pub mod bert;
 pub mod causal_softmax;
 pub mod data_parallel;
+pub mod dropout;
 pub mod gelu;
 pub mod gpt;

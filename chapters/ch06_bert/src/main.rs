@@ -5,7 +5,7 @@
 //! `... -- embed "sentence one" "sentence two" ...` prints the cosine similarities of all-MiniLM-L6-v2's sentence
 //! embeddings. `--help` on each lists the options.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail};
@@ -17,7 +17,6 @@ use bert::{BertError, BertVocab, RunConfig};
 use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 use common::cli::{DeviceArgs, RunArgs};
-use common::config::read_json;
 use common::figures::write_loss_curves;
 use common::hub::ALL_MINILM_L6_V2;
 use common::hub::load_tokenizer;
@@ -109,16 +108,6 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn run_config(name: &str) -> Result<RunConfig, BertError> {
-    let path = Path::new(name);
-    if !path.is_file() {
-        return RunConfig::named(name);
-    }
-    let config: RunConfig = read_json(path, "RunConfig (start from a preset's JSON)").map_err(BertError::from)?;
-    config.validate()?;
-    Ok(config)
-}
-
 /// Chapter 1's BPE learned on the training split, with the configuration's size.
 fn learn_vocab(text: &str, config: &RunConfig) -> anyhow::Result<BertVocab> {
     let started = Instant::now();
@@ -144,7 +133,7 @@ fn learn_vocab(text: &str, config: &RunConfig) -> anyhow::Result<BertVocab> {
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let selected = args.device.announce()?;
     let device = selected.device.autodiff();
-    let config = run_config(&args.config)?;
+    let config = RunConfig::named_or_read(&args.config)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
     let vocab = learn_vocab(&text, &config)?;
     let splits = split_sequences(&text, &vocab, config.model.max_position_embeddings);
@@ -177,7 +166,7 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         println!("resuming {} at step {}", run.checkpoint().display(), trainer.step);
         trainer
     } else {
-        let mut config = run_config(args.config_or("small"))?;
+        let mut config = RunConfig::named_or_read(args.config_or("small"))?;
         if let Some(seed) = args.seed {
             config.training.seed = seed;
         }

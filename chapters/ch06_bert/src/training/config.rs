@@ -1,7 +1,9 @@
 //! What a pretraining run is made of: the model, the optimiser's settings, the masking recipe, the two presets, and
 //! the checks a configuration read from a file must pass.
 
-use common::config::{Checks, InvalidConfig};
+use std::path::Path;
+
+use common::config::{Checks, InvalidConfig, read_json};
 use common::train::WarmupCosine;
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +90,17 @@ impl RunConfig {
                 masking: MaskingConfig::new(),
             },
         };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A preset ([`RunConfig::named`]) or, when `name` is a file, the configuration it holds as JSON, checked.
+    pub fn named_or_read(name: &str) -> Result<Self, BertError> {
+        let path = Path::new(name);
+        if !path.is_file() {
+            return Self::named(name);
+        }
+        let config: RunConfig = read_json(path, "RunConfig (start from a preset's JSON)")?;
         config.validate()?;
         Ok(config)
     }

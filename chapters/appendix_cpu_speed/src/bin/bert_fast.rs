@@ -1,0 +1,96 @@
+//! Chapter 6's pretraining step timed on chapter 6's code and on this appendix's kernels, taking turns:
+//! `cargo run --release -p cpu_speed --bin bert-fast -- bench --config small`. Both start from the same weights and
+//! batches; each round times `--steps` steps of one, then of the other, after 5 untimed ones.
+
+use anyhow::{Context, bail};
+use bert::data::{split_sequences, split_text};
+use bert::training::{MaskedLanguageModeling, trainer};
+use bert::{BertVocab, RunConfig};
+use clap::{Args, Parser, Subcommand};
+use common::cli::DeviceArgs;
+use common::train::Throughput;
+use cpu_speed::bert::fast;
+use tokens::BpeTokenizer;
+
+/// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+#[command(about = "Chapter 6's masked-LM pretraining step on chapter 6's code and on the appendix's kernels")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Time pretraining steps alone (no evaluation) on both, taking turns: milliseconds per step.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A preset (small, tiny) or a JSON file of a `RunConfig`.
+    #[arg(long, default_value = "small")]
+    config: String,
+    /// Timed steps of each, per round.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Rounds: chapter 6's code then the kernels, then the other way round, and so on.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let Command::Bench(args) = Cli::parse().command;
+    if args.steps == 0 || args.rounds == 0 {
+        bail!("--steps and --rounds must each be at least 1");
+    }
+    let device = args.device.announce()?.device.autodiff();
+    let config = RunConfig::named_or_read(&args.config)?;
+    let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
+    let bpe = BpeTokenizer::train(split_text(&text).0, config.training.bpe_vocab_size)
+        .map_err(|e| anyhow::anyhow!("cannot learn the BPE vocabulary: {e}"))?;
+    let vocab = BertVocab::new(bpe);
+    let splits = split_sequences(&text, &vocab, config.model.max_position_embeddings);
+    let task = || MaskedLanguageModeling::new(config.clone(), vocab.clone(), splits.train.clone(), &splits.val);
+    println!(
+        "model {:?}: {} layers, width {}, batch {}, dropout {} (attention {})",
+        args.config,
+        config.model.num_hidden_layers,
+        config.model.hidden_size,
+        config.training.batch_size,
+        config.model.hidden_dropout_prob,
+        config.model.attention_probs_dropout_prob
+    );
+    let report = |name: &str, timed: Throughput| {
+        println!(
+            "{name}: {:.1} ms/step, {:.0} tokens/s (padding included)",
+            1000.0 * timed.seconds / args.steps as f64,
+            timed.items as f64 / timed.seconds
+        );
+    };
+    for round in 0..args.rounds {
+        let chapter = || -> anyhow::Result<Throughput> {
+            let timed = trainer(task()?, &device).time_steps(5, args.steps);
+            timed.context("timing chapter 6's code")
+        };
+        let kernels = || -> anyhow::Result<Throughput> {
+            let timed = fast(trainer(task()?, &device)).time_steps(5, args.steps);
+            timed.context("timing the appendix's kernels")
+        };
+        if round % 2 == 0 {
+            report("chapter 6's code", chapter()?);
+            report("the appendix's kernels", kernels()?);
+        } else {
+            report("the appendix's kernels", kernels()?);
+            report("chapter 6's code", chapter()?);
+        }
+    }
+    Ok(())
+}
