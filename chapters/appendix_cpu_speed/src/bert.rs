@@ -1,20 +1,22 @@
 //! Chapter 6's BERT on this appendix's kernels, plugged into the kit's training loop: the same encoder with every
 //! dropout mask drawn in parallel from its key ([`dropout`](crate::dropout)) and the feed-forward network's exact
 //! GELU fused ([`gelu`](crate::gelu)). [`FastMaskedLm`] is chapter 6's pretraining task with its loss computed that
-//! way. Without dropout the numbers are chapter 6's up to rounding, which the tests check on both backends; with
-//! dropout the masks are other draws of the same distribution.
+//! way and each batch split over the CPU's cores. Without dropout the numbers are chapter 6's up to rounding, which
+//! the tests check on both backends; with dropout the masks are other draws of the same distribution.
 
 use attention::{attention_weights, self_attention_mask};
 use bert::BertError;
-use bert::masking::{MaskedBatch, masked_lm_loss};
+use bert::masking::{Masked, MaskedBatch, masked_lm_loss};
 use bert::model::BertForMaskedLm;
 use bert::training::{MaskedLanguageModeling, MlmScore, RunState, Trainer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::train::{LossPoint, Task, Trainer as Engine};
 use multi_head::{MultiHeadAttention, merge_heads, position_wise};
 use transformer::blocks::Residual;
 use transformer::{Activation, EncoderLayer, FeedForward, NormPosition};
 
+use crate::data_parallel::{cores_for, slice_gradients};
 use crate::dropout::{DropoutKeys, dropout};
 use crate::gelu::gelu;
 
@@ -105,44 +107,91 @@ fn feed_forward(network: &FeedForward, x: Tensor<3>, keys: &mut DropoutKeys) -> 
 // ANCHOR_END: fast
 
 // ANCHOR: task
-/// Chapter 6's task with its loss computed by [`forward_at`]; the batches, the evaluation and the checkpoints are
-/// chapter 6's. A batch carries its step, whose masks its dropout draws (keys from the run's dropout seed and
-/// the step: a resumed run draws the uninterrupted run's masks).
+/// Chapter 6's task with its loss computed by [`forward_at`] and each batch split in `shards` slices computed at
+/// once ([`slice_gradients`]); the sequences, the evaluation and the checkpoints are chapter 6's.
 pub struct FastMaskedLm {
     pub chapter: MaskedLanguageModeling,
+    pub shards: usize,
 }
 
-impl FastMaskedLm {
-    /// The seed every mask's key starts from: the one chapter 6's run seeds its dropout with.
-    fn dropout_seed(&self) -> u64 {
-        self.chapter
-            .config
-            .plan()
-            .dropout_seed
-            .unwrap_or(self.chapter.config.training.seed)
-    }
+/// A step's batch in slices of its sequences, each padded on its own, with its share of the batch's chosen
+/// positions (the loss is their mean, so L = Σ_s (n_s/n)·L_s), and the step, whose masks its dropout draws.
+pub struct Slices {
+    pub step: usize,
+    pub slices: Vec<(MaskedBatch, f32)>,
 }
 
 impl Task for FastMaskedLm {
     type Model = BertForMaskedLm;
-    type Batch = (MaskedBatch, usize);
+    type Batch = Slices;
     type Score = MlmScore;
     type State = RunState;
     type Error = BertError;
     const UNIT: &'static str = "tokens";
 
-    fn batch(&mut self, step: usize, device: &Device) -> Result<(MaskedBatch, usize), BertError> {
-        Ok((self.chapter.batch(step, device)?, step))
+    /// Chapter 6's sequences for the step in `shards` slices of sizes that differ by at most one; in one slice when
+    /// a slice would have no chosen position (chapter 6's batch then scores a stand-in, which must not count).
+    fn batch(&mut self, step: usize, device: &Device) -> Result<Slices, BertError> {
+        let sequences = self.chapter.masked_sequences(step)?;
+        let pad = self.chapter.vocab.special().pad;
+        let chosen = |part: &[Masked]| part.iter().flat_map(|m| &m.targets).flatten().count();
+        let shards = self.shards.clamp(1, sequences.len());
+        let parts: Vec<&[Masked]> = (0..shards)
+            .map(|s| &sequences[s * sequences.len() / shards..(s + 1) * sequences.len() / shards])
+            .collect();
+        let total = chosen(&sequences);
+        let parts = if parts.iter().all(|part| chosen(part) > 0) {
+            parts
+        } else {
+            vec![&sequences[..]]
+        };
+        let slices = parts
+            .into_iter()
+            .map(|part| {
+                let share = if total == 0 {
+                    1.0
+                } else {
+                    chosen(part) as f32 / total as f32
+                };
+                (MaskedBatch::new(part, pad, device), share)
+            })
+            .collect();
+        Ok(Slices { step, slices })
     }
 
-    fn size(&self, (batch, _): &(MaskedBatch, usize)) -> usize {
-        self.chapter.size(batch)
+    /// Every position of every slice, its padding included.
+    fn size(&self, batch: &Slices) -> usize {
+        batch.slices.iter().map(|(slice, _)| self.chapter.size(slice)).sum()
     }
 
-    fn loss(&self, model: &BertForMaskedLm, (batch, step): (MaskedBatch, usize)) -> Tensor<1> {
-        let mut keys = DropoutKeys::new(self.dropout_seed(), step);
-        let logits = forward_at(model, batch.inputs, Some(batch.padding), batch.positions, &mut keys);
-        masked_lm_loss(logits, batch.targets)
+    fn loss(&self, model: &BertForMaskedLm, batch: Slices) -> Tensor<1> {
+        let keys = self.keys(batch.step);
+        let sliced = batch.slices.len() > 1;
+        let losses = batch.slices.into_iter().enumerate().map(|(s, (slice, share))| {
+            let mut keys = if sliced { keys.for_slice(s) } else { keys.clone() };
+            slice_loss(model, slice, &mut keys).mul_scalar(share)
+        });
+        losses.reduce(|a, b| a + b).expect("a batch has a slice")
+    }
+
+    fn gradients(&self, model: &BertForMaskedLm, batch: Slices) -> (Tensor<1>, GradientsParams) {
+        if batch.slices.len() == 1 {
+            let loss = self.loss(model, batch);
+            return (
+                loss.clone().inner(),
+                GradientsParams::from_grads(loss.backward(), model),
+            );
+        }
+        let keys = self.keys(batch.step);
+        let device = batch.slices[0].0.inputs.device();
+        let slices = batch
+            .slices
+            .into_iter()
+            .enumerate()
+            .map(|(s, (slice, share))| ((s, slice), share));
+        slice_gradients(model, slices.collect(), &device, |model, (s, slice)| {
+            slice_loss(model, slice, &mut keys.for_slice(s))
+        })
     }
 
     fn evaluate(
@@ -163,9 +212,32 @@ impl Task for FastMaskedLm {
         self.chapter.files()
     }
 }
+
+/// The masked-LM loss of one slice, its dropout drawing from `keys`.
+fn slice_loss(model: &BertForMaskedLm, batch: MaskedBatch, keys: &mut DropoutKeys) -> Tensor<1> {
+    let logits = forward_at(model, batch.inputs, Some(batch.padding), batch.positions, keys);
+    masked_lm_loss(logits, batch.targets)
+}
+
+impl FastMaskedLm {
+    /// The keys of step `step`'s masks, from the seed chapter 6's run seeds its dropout with.
+    fn keys(&self, step: usize) -> DropoutKeys {
+        let config = &self.chapter.config;
+        DropoutKeys::new(config.plan().dropout_seed.unwrap_or(config.training.seed), step)
+    }
+}
 // ANCHOR_END: task
 
-/// Chapter 6's run continued on the appendix's kernels.
+/// Chapter 6's run continued on the appendix's kernels, its batches split in `shards` slices (as many as the CPU has
+/// cores; 1 on a GPU, which is parallel within each operation already). The masks are the same whatever thread draws
+/// them, but a batch in another number of slices draws other masks.
+pub fn with_shards(trainer: Trainer, shards: usize) -> Engine<FastMaskedLm> {
+    trainer.map_task(|chapter| FastMaskedLm { chapter, shards })
+}
+
+/// [`with_shards`] with one slice per core on the CPU, one on a GPU ([`cores_for`]): the masks drawn from their
+/// keys keep the run reproducible whatever order the threads run in.
 pub fn fast(trainer: Trainer) -> Engine<FastMaskedLm> {
-    trainer.map_task(|chapter| FastMaskedLm { chapter })
+    let shards = cores_for(trainer.device());
+    with_shards(trainer, shards)
 }

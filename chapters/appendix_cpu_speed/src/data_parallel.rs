@@ -7,13 +7,9 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 // ANCHOR: batch_gradients
-/// The batch's loss and its gradient, computed in `shards` slices of the batch at once, one per thread. Each slice
-/// runs forward and backward on its own copy of the model ([`Module::fork`]: the same parameters, new leaves of a
-/// graph of its own, so the threads never share an autodiff graph). Slice s holds b_s of the batch's B
-/// sequences, so the batch's mean loss is L = Σ_s (b_s/B)·L_s and its gradient the sum of the slices'
-/// gradients of (b_s/B)·L_s: the same step as one pass over the whole batch, up to rounding. `loss` is
-/// the mean loss of a model on inputs `x` with targets `y`. The returned loss stays on the device (without its
-/// graph).
+/// The batch's loss and its gradient, computed in `shards` slices of the batch at once, one per thread
+/// ([`slice_gradients`]). Slice s holds b_s of the batch's B sequences, so the batch's mean loss is
+/// L = Σ_s (b_s/B)·L_s. `loss` is the mean loss of a model on inputs `x` with targets `y`.
 pub fn batch_gradients<M>(
     model: &M,
     x: Tensor<2, Int>,
@@ -29,24 +25,43 @@ where
     let slices: Vec<_> = (0..shards)
         .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
         .map(|rows| {
-            (
-                model.clone().fork(&x.device()),
-                x.clone().slice([rows.clone()]),
-                y.clone().slice([rows]),
-            )
+            let share = rows.len() as f32 / batch as f32;
+            ((x.clone().slice([rows.clone()]), y.clone().slice([rows])), share)
         })
         .collect();
-    let slice_gradients = |(model, x, y): (M, Tensor<2, Int>, Tensor<2, Int>)| {
-        let share = x.dims()[0] as f32 / batch as f32;
-        let loss = loss(&model, x, y).mul_scalar(share);
+    let device = x.device();
+    slice_gradients(model, slices, &device, |model, (x, y)| loss(model, x, y))
+}
+
+/// The loss and gradient of a batch given in `slices`, each with its share w_s of the batch's loss
+/// L = Σ_s w_s·L_s, computed at once, one slice per thread. Each slice runs forward and backward on its own copy of
+/// the model ([`Module::fork`]: the same parameters, new leaves of a graph of its own, so the threads never share an
+/// autodiff graph); the batch's gradient is the sum of the slices' gradients of w_s·L_s: the same step as one pass
+/// over the whole batch, up to rounding. The returned loss stays on the device (without its graph).
+pub fn slice_gradients<M, S>(
+    model: &M,
+    slices: Vec<(S, f32)>,
+    device: &Device,
+    loss: impl Fn(&M, S) -> Tensor<1> + Send + Sync,
+) -> (Tensor<1>, GradientsParams)
+where
+    M: Module,
+    S: Send,
+{
+    let forks: Vec<_> = slices
+        .into_iter()
+        .map(|(slice, share)| (model.clone().fork(device), slice, share))
+        .collect();
+    let gradients_of = |(model, slice, share): (M, S, f32)| {
+        let loss = loss(&model, slice).mul_scalar(share);
         (
             loss.clone().inner(),
             GradientsParams::from_grads(loss.backward(), &model),
         )
     };
-    let parallel = slices.len() > 1;
+    let parallel = forks.len() > 1;
     let (losses, mut gradients): (Vec<Tensor<1>>, Vec<GradientsParams>) =
-        map_in_order(slices, parallel, slice_gradients).into_iter().unzip();
+        map_in_order(forks, parallel, gradients_of).into_iter().unzip();
     let mut sum = SumGradients {
         slices: &mut gradients,
         total: GradientsParams::new(),
@@ -57,11 +72,16 @@ where
 }
 // ANCHOR_END: batch_gradients
 
-/// How many slices to split a batch in on `device`: one per core of the CPU; one on a GPU, which is parallel inside
-/// every operation already, and one when the model draws dropout masks, so that such a run stays reproducible
-/// (the slices' threads would draw from the device's one generator in whatever order they come to it).
+/// How many slices to split a batch in on `device`: [`cores_for`], and one when the model draws its dropout masks
+/// from burn's generator, so that such a run stays reproducible (the slices' threads would draw from the device's
+/// one generator in whatever order they come to it).
 pub fn shards_for(device: &Device, dropout: f64) -> usize {
-    if *device == Device::flex() && dropout == 0.0 {
+    if dropout == 0.0 { cores_for(device) } else { 1 }
+}
+
+/// One slice per core of the CPU; one on a GPU, which is parallel inside every operation already.
+pub fn cores_for(device: &Device) -> usize {
+    if *device == Device::flex() {
         rayon::current_num_threads()
     } else {
         1

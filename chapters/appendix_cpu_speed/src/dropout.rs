@@ -58,16 +58,23 @@ pub fn dropout<const D: usize>(x: Tensor<D>, p: f64, key: u64) -> Tensor<D> {
 /// of a key mixed from (seed, s, k), so that every site, step and run has a mask of its own.
 #[derive(Debug, Clone)]
 pub struct DropoutKeys {
-    seed: u64,
-    step: u64,
+    /// Mixed from the seed and the step (and the slice of a batch split over threads).
+    stream: u64,
     site: u64,
 }
 
 impl DropoutKeys {
     pub fn new(seed: u64, step: usize) -> Self {
         Self {
-            seed,
-            step: step as u64,
+            stream: mix(seed, step as u64),
+            site: 0,
+        }
+    }
+
+    /// The keys of slice `slice` of a batch split over threads: each slice's sites draw masks of their own.
+    pub fn for_slice(&self, slice: usize) -> Self {
+        Self {
+            stream: mix(self.stream, slice as u64),
             site: 0,
         }
     }
@@ -75,9 +82,12 @@ impl DropoutKeys {
     /// The next site's key.
     pub fn next_key(&mut self) -> u64 {
         self.site += 1;
-        [self.step, self.site]
-            .into_iter()
-            .fold(self.seed, |key, part| SplitMix64::new(key ^ part).next_u64())
+        mix(self.stream, self.site)
     }
+}
+
+/// A key made from `key` and `part`, by one step of SplitMix64 (which scrambles every bit of its state).
+fn mix(key: u64, part: u64) -> u64 {
+    SplitMix64::new(key ^ part).next_u64()
 }
 // ANCHOR_END: dropout

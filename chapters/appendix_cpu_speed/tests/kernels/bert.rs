@@ -1,6 +1,6 @@
 //! Chapter 6's BERT on the kernels against chapter 6's code: without dropout the same logits and gradients on both
-//! backends, and the same training steps in the kit's loop; with dropout, a step's masks drawn again for the same
-//! step and new for another.
+//! backends, and the same training steps in the kit's loop, each batch in one slice or two; with dropout, a step's
+//! masks drawn again for the same step and new for another.
 
 use bert::BertVocab;
 use bert::config::BertConfig;
@@ -10,7 +10,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use common::testing::{backends, max_abs_diff, values};
 use common::train::Task;
-use cpu_speed::bert::{fast, forward_at};
+use cpu_speed::bert::{forward_at, with_shards};
 use cpu_speed::dropout::DropoutKeys;
 use tokens::BpeTokenizer;
 
@@ -77,79 +77,79 @@ fn without_dropout_the_kernels_give_chapter_6s_logits_and_gradients() {
     }
 }
 
+/// A task of chapter 6 on a few byte sequences (`[CLS]` 258 ... `[SEP]` 259 in the 261 ids of a BPE without merges),
+/// batches of 4, a model of width 16 whose dropouts are `dropout`.
+fn byte_task(dropout: f64) -> MaskedLanguageModeling {
+    let mut config = run_config(BertConfig::new(261, 16, 2, 2, 24).with_dropout(dropout));
+    config.training.bpe_vocab_size = 256;
+    config.training.batch_size = 4;
+    let train: Vec<Vec<u32>> = (0..12u32)
+        .map(|i| {
+            std::iter::once(258)
+                .chain((0..6 + i % 5).map(|j| (i * 7 + j * 3) % 256))
+                .chain([259])
+                .collect()
+        })
+        .collect();
+    MaskedLanguageModeling::new(config, vocab(), train.clone(), &train[..3]).unwrap()
+}
+
 /// Plugged into the kit's loop without dropout, three steps of the kernels' task give chapter 6's losses and
-/// weights (to float rounding).
+/// weights (to float rounding), with each batch in one slice and split in two over threads (each slice padded on
+/// its own, weighted by its share of the chosen positions).
 #[test]
-fn the_kernels_task_trains_as_chapter_6s_in_the_loop() {
+fn the_kernels_task_trains_as_chapter_6s_in_the_loop_in_one_slice_or_two() {
     let device = Device::flex().autodiff();
-    let config = run_config(BertConfig::new(261, 16, 2, 2, 16).with_dropout(0.0));
-    // One initialisation for both runs: the device's generator is shared with the tests running beside this one.
-    let initial = config.model.init_masked_lm(&device);
-    let run = |kernels: bool| {
-        let model = initial.clone();
-        let chapter = trainer_from(
-            MaskedLanguageModeling::on_given_batches(config.clone(), vocab()),
-            model,
-            &device,
-        );
-        let (losses, model) = if kernels {
-            let mut trainer = fast(chapter);
-            let losses: Vec<f32> = (0..3)
-                .map(|step| {
-                    trainer
-                        .train_step_on((MaskedBatch::new(&sequences(), 0, &device), step))
-                        .into_scalar()
-                })
-                .collect();
-            (losses, trainer.model)
-        } else {
-            let mut trainer = chapter;
-            let losses: Vec<f32> = (0..3)
-                .map(|_| {
-                    trainer
-                        .train_step_on(MaskedBatch::new(&sequences(), 0, &device))
-                        .into_scalar()
-                })
-                .collect();
-            (losses, trainer.model)
-        };
+    // One initialisation for every run: the device's generator is shared with the tests running beside this one.
+    let initial = byte_task(0.0).config.model.init_masked_lm(&device);
+    let chapter = || trainer_from(byte_task(0.0), initial.clone(), &device);
+    let outcome = |losses: Vec<f32>, model: bert::BertForMaskedLm| {
         (
             losses,
             values(model.valid().bert.layers[0].feed_forward.linear_2.weight.val()),
         )
     };
-    let (chapter, kernels) = (run(false), run(true));
-    assert!(
-        max_abs_diff(&chapter.0, &kernels.0) < 1e-5,
-        "losses {:?} and {:?}",
-        chapter.0,
-        kernels.0
-    );
-    assert!(
-        max_abs_diff(&chapter.1, &kernels.1) < 1e-5,
-        "weights after three steps differ"
-    );
+    let mut plain = chapter();
+    let losses = (0..3).map(|_| plain.train_step().unwrap().into_scalar()).collect();
+    let expected = outcome(losses, plain.model);
+    for shards in [1, 2] {
+        let mut kernels = with_shards(chapter(), shards);
+        let slices = kernels.task.batch(0, &device).unwrap().slices;
+        assert_eq!(slices.len(), shards);
+        let shares: f32 = slices.iter().map(|(_, share)| share).sum();
+        assert!((shares - 1.0).abs() < 1e-6, "the shares add up to {shares}");
+        let losses = (0..3).map(|_| kernels.train_step().unwrap().into_scalar()).collect();
+        let (losses, weights) = outcome(losses, kernels.model);
+        let worst = max_abs_diff(&expected.0, &losses);
+        assert!(worst < 1e-5, "{shards} slices: losses {:?} and {losses:?}", expected.0);
+        let worst = max_abs_diff(&expected.1, &weights);
+        assert!(
+            worst < 1e-5,
+            "{shards} slices: weights after three steps differ by {worst:e}"
+        );
+    }
 }
 
-/// With dropout, a step's loss is a function of its step: the same step draws the same masks again (as a resumed
-/// run would), another step other masks.
+/// With dropout, a step's loss is a function of its step, in one slice or two: the same step draws the same masks
+/// again (as a resumed run would), another step other masks.
 #[test]
 fn with_dropout_a_step_draws_its_own_masks_again() {
     let device = Device::flex().autodiff();
-    device.seed(5);
-    let config = run_config(BertConfig::new(261, 16, 2, 2, 16).with_dropout(0.3));
-    let model = config.model.init_masked_lm(&device);
-    let trainer = fast(trainer_from(
-        MaskedLanguageModeling::on_given_batches(config, vocab()),
-        model,
-        &device,
-    ));
-    let loss = |step: usize| -> f32 {
-        trainer
-            .task
-            .loss(&trainer.model, (MaskedBatch::new(&sequences(), 0, &device), step))
-            .into_scalar()
-    };
-    assert_eq!(loss(7), loss(7));
-    assert_ne!(loss(7), loss(8));
+    for shards in [1, 2] {
+        let mut trainer = with_shards(
+            trainer_from(
+                byte_task(0.3),
+                byte_task(0.3).config.model.init_masked_lm(&device),
+                &device,
+            ),
+            shards,
+        );
+        let mut loss = |step: usize| -> f32 {
+            let batch = trainer.task.batch(step, &device).unwrap();
+            trainer.task.loss(&trainer.model, batch).into_scalar()
+        };
+        let (first, again, next) = (loss(7), loss(7), loss(8));
+        assert_eq!(first, again, "{shards} slices");
+        assert_ne!(first, next, "{shards} slices");
+    }
 }

@@ -87,24 +87,17 @@ pub struct MaskedLanguageModeling {
     pub val: Vec<Masked>,
 }
 
-impl Task for MaskedLanguageModeling {
-    type Model = BertForMaskedLm;
-    type Batch = MaskedBatch;
-    type Score = MlmScore;
-    type State = RunState;
-    type Error = BertError;
-    const UNIT: &'static str = "tokens";
-
-    /// `batch_size` sequences drawn from the training split, masked afresh (RoBERTa's dynamic masking), from a
-    /// seed of the step: a resumed run draws what the uninterrupted one drew.
-    fn batch(&mut self, step: usize, device: &Device) -> Result<MaskedBatch, BertError> {
+impl MaskedLanguageModeling {
+    /// Step `step`'s `batch_size` sequences, drawn from the training split and masked afresh (RoBERTa's dynamic
+    /// masking), from a seed of the step: a resumed run draws what the uninterrupted one drew.
+    pub fn masked_sequences(&self, step: usize) -> Result<Vec<Masked>, BertError> {
         if self.train.is_empty() {
             return Err(BertError::EmptySplit);
         }
         let config = &self.config.training;
         let mut rng = SplitMix64::new(step_seed(config.seed, step));
         let (special, v) = (self.vocab.special(), self.vocab.vocab_size());
-        let sequences: Vec<Masked> = (0..config.batch_size)
+        Ok((0..config.batch_size)
             .map(|_| {
                 mask_tokens(
                     &self.train[rng.below(self.train.len())],
@@ -114,8 +107,22 @@ impl Task for MaskedLanguageModeling {
                     &mut rng,
                 )
             })
-            .collect();
-        Ok(MaskedBatch::new(&sequences, special.pad, device))
+            .collect())
+    }
+}
+
+impl Task for MaskedLanguageModeling {
+    type Model = BertForMaskedLm;
+    type Batch = MaskedBatch;
+    type Score = MlmScore;
+    type State = RunState;
+    type Error = BertError;
+    const UNIT: &'static str = "tokens";
+
+    /// The step's sequences ([`MaskedLanguageModeling::masked_sequences`]), padded into one batch.
+    fn batch(&mut self, step: usize, device: &Device) -> Result<MaskedBatch, BertError> {
+        let sequences = self.masked_sequences(step)?;
+        Ok(MaskedBatch::new(&sequences, self.vocab.special().pad, device))
     }
 
     /// Every position, padding included.
