@@ -375,8 +375,8 @@ fn every_notebook_kernel_compiles_the_shared_crates_with_the_same_features() {
         );
         assert!(
             !features.keys().any(|p| p.starts_with("wgpu ")),
-            "{name}'s kernel builds the wgpu backend, which doubles its first compilation: give its chapter crates \
-             `default-features = false` (a learner with a GPU turns the `wgpu` feature on)"
+            "{name}'s kernel builds the wgpu backend, which doubles its first compilation: take the `wgpu` feature out \
+             of its `:dep` lines (a learner with a GPU turns it on)"
         );
         for (package, features) in features {
             match first_seen.get(&package) {

@@ -296,7 +296,7 @@ mod gpu {
     }
 
     pub fn real_gpu() -> Result<SelectedDevice, String> {
-        Err("this build has no wgpu backend; `--features wgpu` builds it in".into())
+        Err("this build has no wgpu backend".into())
     }
 }
 
