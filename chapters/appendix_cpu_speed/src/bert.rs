@@ -2,7 +2,8 @@
 //! dropout mask drawn in parallel from its key ([`dropout`](crate::dropout)) and the feed-forward network's exact
 //! GELU fused ([`gelu`](crate::gelu)). [`FastMaskedLm`] is chapter 6's pretraining task with its loss computed that
 //! way and each batch split over the CPU's cores. Without dropout the numbers are chapter 6's up to rounding, which
-//! the tests check on both backends; with dropout the masks are other draws of the same distribution.
+//! the tests check (the forward pass on both backends, training steps on the CPU); with dropout the masks are other
+//! draws of the same distribution.
 
 use attention::{attention_weights, self_attention_mask};
 use bert::BertError;
@@ -16,8 +17,8 @@ use multi_head::{MultiHeadAttention, merge_heads, position_wise};
 use transformer::blocks::Residual;
 use transformer::{Activation, EncoderLayer, FeedForward, NormPosition};
 
-use crate::data_parallel::{cores_for, slice_gradients};
-use crate::dropout::{DropoutKeys, dropout};
+use crate::data_parallel::{cores_for, slice_gradients, slice_ranges};
+use crate::dropout::{DropoutKeys, SiteKeys, dropout};
 use crate::gelu::gelu;
 
 // ANCHOR: fast
@@ -28,29 +29,33 @@ pub fn forward_at(
     tokens: Tensor<2, Int>,
     padding: Option<Tensor<2, Bool>>,
     at: Tensor<1, Int>,
-    keys: &mut DropoutKeys,
+    keys: &mut SiteKeys,
 ) -> Tensor<2> {
     let embeddings = &model.bert.embeddings;
     let segments = embeddings.segment.forward(tokens.zeros_like());
     let x = embeddings.norm.forward(embeddings.input.forward(tokens) + segments);
     let mut x = dropout(x, embeddings.dropout.prob, keys.next_key());
+    let [batch, t, _] = x.dims();
+    // Which keys each query may see, the same in every layer and head: `[batch, 1, t, t]`.
+    let allowed = self_attention_mask(batch, t, false, padding, &x.device()).map(|m| m.unsqueeze_dim::<4>(1));
     for layer in &model.bert.layers {
-        x = encoder_layer(layer, x, padding.clone(), keys);
+        x = encoder_layer(layer, x, allowed.clone(), keys);
     }
     let [batch, t, d] = x.dims();
     let hidden = x.reshape([batch * t, d]).select(0, at);
     model.mlm.forward(hidden, embeddings.input.token.weight.val())
 }
 
-/// [`EncoderLayer::forward`] on the appendix's dropout and, for the exact GELU, the fused GELU.
+/// [`EncoderLayer::forward`] on the appendix's dropout and, for the exact GELU, the fused GELU; `allowed`
+/// `[batch, 1, t, t]` says which keys each query may see.
 pub fn encoder_layer(
     layer: &EncoderLayer,
     x: Tensor<3>,
-    padding: Option<Tensor<2, Bool>>,
-    keys: &mut DropoutKeys,
+    allowed: Option<Tensor<4, Bool>>,
+    keys: &mut SiteKeys,
 ) -> Tensor<3> {
     let x = residual(&layer.around_attention, x, keys, |h, keys| {
-        self_attention(&layer.self_attention, h, padding, keys)
+        self_attention(&layer.self_attention, h, allowed, keys)
     });
     residual(&layer.around_feed_forward, x, keys, |h, keys| {
         feed_forward(&layer.feed_forward, h, keys)
@@ -61,8 +66,8 @@ pub fn encoder_layer(
 fn residual(
     residual: &Residual,
     x: Tensor<3>,
-    keys: &mut DropoutKeys,
-    sublayer: impl FnOnce(Tensor<3>, &mut DropoutKeys) -> Tensor<3>,
+    keys: &mut SiteKeys,
+    sublayer: impl FnOnce(Tensor<3>, &mut SiteKeys) -> Tensor<3>,
 ) -> Tensor<3> {
     let p = residual.dropout.prob;
     match residual.position {
@@ -77,15 +82,13 @@ fn residual(
     }
 }
 
-/// Chapter 3's self-attention with a key-padding mask, its weights dropped out by the appendix's dropout.
+/// Chapter 3's self-attention under the mask `allowed`, its weights dropped out by the appendix's dropout.
 fn self_attention(
     attention: &MultiHeadAttention,
     x: Tensor<3>,
-    padding: Option<Tensor<2, Bool>>,
-    keys: &mut DropoutKeys,
+    allowed: Option<Tensor<4, Bool>>,
+    keys: &mut SiteKeys,
 ) -> Tensor<3> {
-    let [batch, t, _] = x.dims();
-    let allowed = self_attention_mask(batch, t, false, padding, &x.device()).map(|m| m.unsqueeze_dim::<4>(1));
     let (q, k, v) = attention.project(x.clone(), x.clone(), x);
     let weights = attention_weights(q, k, allowed); // [batch, h, t, t]
     let heads = dropout(weights, attention.dropout.prob, keys.next_key()).matmul(v);
@@ -93,7 +96,7 @@ fn self_attention(
 }
 
 /// [`FeedForward::forward`] with the appendix's dropout, and the fused GELU when the activation is the exact GELU.
-fn feed_forward(network: &FeedForward, x: Tensor<3>, keys: &mut DropoutKeys) -> Tensor<3> {
+fn feed_forward(network: &FeedForward, x: Tensor<3>, keys: &mut SiteKeys) -> Tensor<3> {
     let hidden = position_wise(&network.linear_1, x);
     let hidden = match network.activation {
         Activation::Gelu => gelu(hidden),
@@ -108,17 +111,19 @@ fn feed_forward(network: &FeedForward, x: Tensor<3>, keys: &mut DropoutKeys) -> 
 
 // ANCHOR: task
 /// Chapter 6's task with its loss computed by [`forward_at`] and each batch split in `shards` slices computed at
-/// once ([`slice_gradients`]); the sequences, the evaluation and the checkpoints are chapter 6's.
+/// once ([`slice_gradients`]); the sequences, the evaluation and the checkpoints are chapter 6's. The masks' keys
+/// come from `dropout_seed` (the run's, from its plan) and the step.
 pub struct FastMaskedLm {
     pub chapter: MaskedLanguageModeling,
     pub shards: usize,
+    pub dropout_seed: u64,
 }
 
-/// A step's batch in slices of its sequences, each padded on its own, with its share of the batch's chosen
-/// positions (the loss is their mean, so L = Σ_s (n_s/n)·L_s), and the step, whose masks its dropout draws.
+/// A step's batch in slices of its sequences, each padded on its own, with its index (its masks' keys) and its
+/// share of the batch's chosen positions (the loss is their mean, so L = Σ_s (n_s/n)·L_s); and the step.
 pub struct Slices {
     pub step: usize,
-    pub slices: Vec<(MaskedBatch, f32)>,
+    pub slices: Vec<(usize, MaskedBatch, f32)>,
 }
 
 impl Task for FastMaskedLm {
@@ -129,48 +134,39 @@ impl Task for FastMaskedLm {
     type Error = BertError;
     const UNIT: &'static str = "tokens";
 
-    /// Chapter 6's sequences for the step in `shards` slices of sizes that differ by at most one; in one slice when
-    /// a slice would have no chosen position (chapter 6's batch then scores a stand-in, which must not count).
+    /// Chapter 6's sequences for the step in `shards` slices of sizes that differ by at most one. A slice with no
+    /// chosen position weighs nothing and is left out; a batch with none at all is one slice, which scores a
+    /// stand-in as chapter 6's does.
     fn batch(&mut self, step: usize, device: &Device) -> Result<Slices, BertError> {
         let sequences = self.chapter.masked_sequences(step)?;
         let pad = self.chapter.vocab.special().pad;
         let chosen = |part: &[Masked]| part.iter().flat_map(|m| &m.targets).flatten().count();
-        let shards = self.shards.clamp(1, sequences.len());
-        let parts: Vec<&[Masked]> = (0..shards)
-            .map(|s| &sequences[s * sequences.len() / shards..(s + 1) * sequences.len() / shards])
-            .collect();
         let total = chosen(&sequences);
-        let parts = if parts.iter().all(|part| chosen(part) > 0) {
-            parts
+        let slices = if total == 0 {
+            vec![(0, MaskedBatch::new(&sequences, pad, device), 1.0)]
         } else {
-            vec![&sequences[..]]
+            let parts = slice_ranges(sequences.len(), self.shards).into_iter().enumerate();
+            parts
+                .map(|(s, rows)| (s, &sequences[rows]))
+                .map(|(s, part)| (s, part, chosen(part)))
+                .filter(|&(_, _, n)| n > 0)
+                .map(|(s, part, n)| (s, MaskedBatch::new(part, pad, device), n as f32 / total as f32))
+                .collect()
         };
-        let slices = parts
-            .into_iter()
-            .map(|part| {
-                let share = if total == 0 {
-                    1.0
-                } else {
-                    chosen(part) as f32 / total as f32
-                };
-                (MaskedBatch::new(part, pad, device), share)
-            })
-            .collect();
         Ok(Slices { step, slices })
     }
 
     /// Every position of every slice, its padding included.
     fn size(&self, batch: &Slices) -> usize {
-        batch.slices.iter().map(|(slice, _)| self.chapter.size(slice)).sum()
+        batch.slices.iter().map(|(_, slice, _)| self.chapter.size(slice)).sum()
     }
 
     fn loss(&self, model: &BertForMaskedLm, batch: Slices) -> Tensor<1> {
-        let keys = self.keys(batch.step);
-        let sliced = batch.slices.len() > 1;
-        let losses = batch.slices.into_iter().enumerate().map(|(s, (slice, share))| {
-            let mut keys = if sliced { keys.for_slice(s) } else { keys.clone() };
-            slice_loss(model, slice, &mut keys).mul_scalar(share)
-        });
+        let keys = DropoutKeys::new(self.dropout_seed, batch.step);
+        let losses = batch
+            .slices
+            .into_iter()
+            .map(|(s, slice, share)| slice_loss(model, slice, &mut keys.for_slice(s)).mul_scalar(share));
         losses.reduce(|a, b| a + b).expect("a batch has a slice")
     }
 
@@ -182,13 +178,9 @@ impl Task for FastMaskedLm {
                 GradientsParams::from_grads(loss.backward(), model),
             );
         }
-        let keys = self.keys(batch.step);
-        let device = batch.slices[0].0.inputs.device();
-        let slices = batch
-            .slices
-            .into_iter()
-            .enumerate()
-            .map(|(s, (slice, share))| ((s, slice), share));
+        let keys = DropoutKeys::new(self.dropout_seed, batch.step);
+        let device = batch.slices[0].1.inputs.device();
+        let slices = batch.slices.into_iter().map(|(s, slice, share)| ((s, slice), share));
         slice_gradients(model, slices.collect(), &device, |model, (s, slice)| {
             slice_loss(model, slice, &mut keys.for_slice(s))
         })
@@ -214,17 +206,9 @@ impl Task for FastMaskedLm {
 }
 
 /// The masked-LM loss of one slice, its dropout drawing from `keys`.
-fn slice_loss(model: &BertForMaskedLm, batch: MaskedBatch, keys: &mut DropoutKeys) -> Tensor<1> {
+fn slice_loss(model: &BertForMaskedLm, batch: MaskedBatch, keys: &mut SiteKeys) -> Tensor<1> {
     let logits = forward_at(model, batch.inputs, Some(batch.padding), batch.positions, keys);
     masked_lm_loss(logits, batch.targets)
-}
-
-impl FastMaskedLm {
-    /// The keys of step `step`'s masks, from the seed chapter 6's run seeds its dropout with.
-    fn keys(&self, step: usize) -> DropoutKeys {
-        let config = &self.chapter.config;
-        DropoutKeys::new(config.plan().dropout_seed.unwrap_or(config.training.seed), step)
-    }
 }
 // ANCHOR_END: task
 
@@ -232,11 +216,15 @@ impl FastMaskedLm {
 /// cores; 1 on a GPU, which is parallel within each operation already). The masks are the same whatever thread draws
 /// them, but a batch in another number of slices draws other masks.
 pub fn with_shards(trainer: Trainer, shards: usize) -> Engine<FastMaskedLm> {
-    trainer.map_task(|chapter| FastMaskedLm { chapter, shards })
+    let dropout_seed = trainer.plan.dropout_seed.unwrap_or(trainer.task.config.training.seed);
+    trainer.map_task(|chapter| FastMaskedLm {
+        chapter,
+        shards,
+        dropout_seed,
+    })
 }
 
-/// [`with_shards`] with one slice per core on the CPU, one on a GPU ([`cores_for`]): the masks drawn from their
-/// keys keep the run reproducible whatever order the threads run in.
+/// [`with_shards`] with one slice per core on the CPU, one on a GPU ([`cores_for`]).
 pub fn fast(trainer: Trainer) -> Engine<FastMaskedLm> {
     let shards = cores_for(trainer.device());
     with_shards(trainer, shards)

@@ -21,9 +21,8 @@ where
     M: Module,
 {
     let batch = x.dims()[0];
-    let shards = shards.clamp(1, batch.max(1)); // never an empty slice
-    let slices: Vec<_> = (0..shards)
-        .map(|s| (s * batch / shards)..((s + 1) * batch / shards)) // sizes differ by at most one
+    let slices: Vec<_> = slice_ranges(batch, shards)
+        .into_iter()
         .map(|rows| {
             let share = rows.len() as f32 / batch as f32;
             ((x.clone().slice([rows.clone()]), y.clone().slice([rows])), share)
@@ -31,6 +30,15 @@ where
         .collect();
     let device = x.device();
     slice_gradients(model, slices, &device, |model, (x, y)| loss(model, x, y))
+}
+
+/// `len` items in `shards` contiguous ranges whose sizes differ by at most one, none empty (fewer ranges when
+/// there are fewer items).
+pub fn slice_ranges(len: usize, shards: usize) -> Vec<std::ops::Range<usize>> {
+    let shards = shards.clamp(1, len.max(1));
+    (0..shards)
+        .map(|s| (s * len / shards)..((s + 1) * len / shards))
+        .collect()
 }
 
 /// The loss and gradient of a batch given in `slices`, each with its share w_s of the batch's loss

@@ -42,4 +42,11 @@ pub enum BertError {
     SequenceTooLong { tokens: usize, max: usize },
     #[error(transparent)]
     Device(#[from] DeviceFailed),
+    #[error("cannot learn the BPE vocabulary: {0}")]
+    Bpe(#[from] tokens::bpe::BpeError),
+    #[error(
+        "the training text has too few distinct pairs for a BPE of {asked} tokens (it gave {learned}): use a longer \
+         text or a smaller bpe_vocab_size"
+    )]
+    TextTooShortForVocab { asked: usize, learned: usize },
 }

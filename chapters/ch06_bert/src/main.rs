@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail};
-use bert::data::{split_sequences, split_text};
+use bert::data::split_sequences;
 use bert::inference::{Guess, cosine_similarities, embed, encode_batch, fill_masks};
 use bert::pretrained::{load_bert, load_masked_lm};
-use bert::training::{MaskedLanguageModeling, baselines, load_checkpoint, resume, trainer};
+use bert::training::{self, MaskedLanguageModeling, baselines, load_checkpoint, resume, trainer};
 use bert::{BertError, BertVocab, RunConfig};
 use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
@@ -21,7 +21,6 @@ use common::figures::write_loss_curves;
 use common::hub::ALL_MINILM_L6_V2;
 use common::hub::load_tokenizer;
 use common::train::progress_bar;
-use tokens::BpeTokenizer;
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
 #[global_allocator]
@@ -108,20 +107,10 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Chapter 1's BPE learned on the training split, with the configuration's size.
-fn learn_vocab(text: &str, config: &RunConfig) -> anyhow::Result<BertVocab> {
+/// [`training::learn_vocab`], timed.
+fn learn_vocab(text: &str, config: &RunConfig) -> Result<BertVocab, BertError> {
     let started = Instant::now();
-    let bpe = BpeTokenizer::train(split_text(text).0, config.training.bpe_vocab_size)
-        .map_err(|e| anyhow!("cannot learn the BPE vocabulary: {e}"))?;
-    let vocab = BertVocab::new(bpe);
-    if vocab.vocab_size() != config.model.vocab_size {
-        bail!(
-            "the training text has too few distinct pairs for a BPE of {} tokens (it gave {}): use a longer text or \
-             a smaller bpe_vocab_size",
-            config.training.bpe_vocab_size,
-            vocab.bpe.vocab_size()
-        );
-    }
+    let vocab = training::learn_vocab(text, config)?;
     println!(
         "vocabulary: {} BPE tokens learned in {:.1} s, plus [PAD] [UNK] [CLS] [SEP] [MASK]",
         vocab.bpe.vocab_size(),

@@ -21,11 +21,15 @@ impl SplitMix64 {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.state = self.state.wrapping_add(GAMMA);
+        scramble(self.state)
+    }
+
+    /// The `index`-th number (from 0) of the sequence seeded with `seed`, without the ones before it: the state
+    /// after `index + 1` steps is `seed + (index + 1)·γ`, and a number is its state scrambled. Any thread can
+    /// start anywhere in the sequence (the appendix draws dropout masks in parallel this way).
+    pub fn at(seed: u64, index: u64) -> u64 {
+        scramble(seed.wrapping_add(index.wrapping_add(1).wrapping_mul(GAMMA)))
     }
 
     /// A number in `0..n` (`n > 0`), by Lemire's multiply-shift: unbiased enough for `n` far below 2⁶⁴.
@@ -46,6 +50,17 @@ impl SplitMix64 {
     }
 }
 
+/// γ, SplitMix64's increment: 2⁶⁴ divided by the golden ratio, odd.
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The state's bits mixed into a number (two xor-shift-multiplies and an xor-shift).
+fn scramble(state: u64) -> u64 {
+    let mut z = state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +71,14 @@ mod tests {
         let mut rng = SplitMix64::new(1234567);
         assert_eq!(rng.next_u64(), 6457827717110365317);
         assert_eq!(rng.next_u64(), 3203168211198807973);
+    }
+
+    #[test]
+    fn at_is_the_sequences_number_at_that_index() {
+        let mut rng = SplitMix64::new(99);
+        for index in 0..1000 {
+            assert_eq!(SplitMix64::at(99, index), rng.next_u64());
+        }
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn without_dropout_the_kernels_give_chapter_6s_logits_and_gradients() {
             Some(batch.padding.clone()),
             batch.positions.clone(),
         ));
-        let mut keys = DropoutKeys::new(1, 0);
+        let mut keys = DropoutKeys::new(1, 0).for_slice(0);
         let (fast_logits, fast_grad) = gradient(forward_at(
             &model,
             batch.inputs.clone(),
@@ -116,7 +116,7 @@ fn the_kernels_task_trains_as_chapter_6s_in_the_loop_in_one_slice_or_two() {
         let mut kernels = with_shards(chapter(), shards);
         let slices = kernels.task.batch(0, &device).unwrap().slices;
         assert_eq!(slices.len(), shards);
-        let shares: f32 = slices.iter().map(|(_, share)| share).sum();
+        let shares: f32 = slices.iter().map(|(_, _, share)| share).sum();
         assert!((shares - 1.0).abs() < 1e-6, "the shares add up to {shares}");
         let losses = (0..3).map(|_| kernels.train_step().unwrap().into_scalar()).collect();
         let (losses, weights) = outcome(losses, kernels.model);

@@ -48,20 +48,25 @@ fn elements_are_kept_with_probability_one_minus_p_and_scaled() {
 }
 
 #[test]
-fn keys_differ_by_step_and_site_and_repeat_for_the_same_run() {
-    let keys = |seed, step| {
-        let mut keys = DropoutKeys::new(seed, step);
+fn keys_differ_by_seed_step_slice_and_site_and_repeat_for_the_same_run() {
+    let keys = |seed, step, slice| {
+        let mut keys = DropoutKeys::new(seed, step).for_slice(slice);
         (0..4).map(|_| keys.next_key()).collect::<Vec<u64>>()
     };
-    assert_eq!(keys(1, 10), keys(1, 10));
-    let mut all: Vec<u64> = [keys(1, 10), keys(1, 11), keys(2, 10)].concat();
+    assert_eq!(keys(1, 10, 0), keys(1, 10, 0));
+    // (0, 11) and (1, 10) would collide if the seed and the step were simply xor-ed.
+    let runs = [
+        keys(1, 10, 0),
+        keys(1, 11, 0),
+        keys(2, 10, 0),
+        keys(1, 10, 1),
+        keys(0, 11, 0),
+    ];
+    let mut all: Vec<u64> = runs.concat();
     all.sort_unstable();
     all.dedup();
-    assert_eq!(all.len(), 12, "every (seed, step, site) has a key of its own");
-    assert_ne!(
-        scaled_mask(keys(1, 10)[0], 64, 0.5),
-        scaled_mask(keys(1, 10)[1], 64, 0.5)
-    );
+    assert_eq!(all.len(), 20, "every (seed, step, slice, site) has a key of its own");
+    assert_ne!(scaled_mask(runs[0][0], 64, 0.5), scaled_mask(runs[0][1], 64, 0.5));
 }
 
 /// While training, y = x ⊙ m / (1 - p) and ∂L/∂x = ∂L/∂y ⊙ m / (1 - p), with the same mask on both backends; without

@@ -14,7 +14,9 @@ use common::rng::SplitMix64;
 use common::train::engine::{self, Saved, read_saved};
 use common::train::{Keep, LossPoint, Plan, Task, adamw, checkpoint, step_seed};
 use serde::{Deserialize, Serialize};
+use tokens::BpeTokenizer;
 
+use crate::data::split_text;
 use crate::error::BertError;
 use crate::masking::{Masked, MaskedBatch, SpecialTokens, correct_predictions, mask_tokens, masked_lm_loss};
 use crate::model::BertForMaskedLm;
@@ -61,6 +63,19 @@ impl engine::Score for MlmScore {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunState {
     pub config: RunConfig,
+}
+
+/// Chapter 1's byte-level BPE learned on the training split of `text` ([`split_text`]), with the configuration's
+/// size, and the five special tokens: the model's vocabulary.
+pub fn learn_vocab(text: &str, config: &RunConfig) -> Result<BertVocab, BertError> {
+    let vocab = BertVocab::new(BpeTokenizer::train(split_text(text).0, config.training.bpe_vocab_size)?);
+    if vocab.vocab_size() != config.model.vocab_size {
+        return Err(BertError::TextTooShortForVocab {
+            asked: config.training.bpe_vocab_size,
+            learned: vocab.bpe.vocab_size(),
+        });
+    }
+    Ok(vocab)
 }
 
 /// The vocabulary's file in a checkpoint.
