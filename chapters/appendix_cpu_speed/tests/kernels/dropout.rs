@@ -1,6 +1,6 @@
-//! The counter-based dropout: each mask element is the generator's number at its index (however the mask is split
-//! over threads), elements are kept with probability 1 - p and scaled by 1 / (1 - p), the gradient is the mask, and
-//! a mask is the same on both backends.
+//! The counter-based dropout: each mask element is the generator's number at its index (whichever thread draws it),
+//! elements are kept with probability 1 - p and scaled by 1 / (1 - p), the gradient is the mask, and a mask is the
+//! same on both backends.
 
 use burn::prelude::*;
 use common::rng::SplitMix64;
@@ -26,8 +26,8 @@ fn sequential_mask(key: u64, len: usize, p: f64) -> Vec<f32> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
-    /// The mask is drawn in blocks on several threads, each block starting the sequence at its own index: every
-    /// element is still the sequence's number at that index, across block boundaries (16,384 elements a block).
+    /// The mask is drawn on several threads, each element from its index alone: every element is still the
+    /// sequence's number at that index.
     #[test]
     fn each_element_is_the_sequences_number_at_its_index(key in any::<u64>(), len in 0usize..40_000, p in 0.05f64..0.95) {
         prop_assert_eq!(scaled_mask(key, len, p), sequential_mask(key, len, p));
