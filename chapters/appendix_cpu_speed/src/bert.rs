@@ -12,7 +12,7 @@ use bert::model::BertForMaskedLm;
 use bert::training::{MaskedLanguageModeling, MlmScore, RunState, Trainer};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use common::train::{LossPoint, Task, Trainer as Engine};
+use common::train::{LossPoint, Task, Trainer as Engine, backpropagate};
 use multi_head::{MultiHeadAttention, merge_heads, position_wise};
 use transformer::blocks::Residual;
 use transformer::{Activation, EncoderLayer, FeedForward, NormPosition};
@@ -35,13 +35,12 @@ pub fn forward_at(
     let segments = embeddings.segment.forward(tokens.zeros_like());
     let x = embeddings.norm.forward(embeddings.input.forward(tokens) + segments);
     let mut x = dropout(x, embeddings.dropout.prob, keys.next_key());
-    let [batch, t, _] = x.dims();
+    let [batch, t, d] = x.dims();
     // Which keys each query may see, the same in every layer and head: `[batch, 1, t, t]`.
     let allowed = self_attention_mask(batch, t, false, padding, &x.device()).map(|m| m.unsqueeze_dim::<4>(1));
     for layer in &model.bert.layers {
         x = encoder_layer(layer, x, allowed.clone(), keys);
     }
-    let [batch, t, d] = x.dims();
     let hidden = x.reshape([batch * t, d]).select(0, at);
     model.mlm.forward(hidden, embeddings.input.token.weight.val())
 }
@@ -172,11 +171,7 @@ impl Task for FastMaskedLm {
 
     fn gradients(&self, model: &BertForMaskedLm, batch: Slices) -> (Tensor<1>, GradientsParams) {
         if batch.slices.len() == 1 {
-            let loss = self.loss(model, batch);
-            return (
-                loss.clone().inner(),
-                GradientsParams::from_grads(loss.backward(), model),
-            );
+            return backpropagate(model, self.loss(model, batch));
         }
         let keys = DropoutKeys::new(self.dropout_seed, batch.step);
         let device = batch.slices[0].1.inputs.device();

@@ -4,6 +4,7 @@
 use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use common::train::backpropagate;
 use rayon::prelude::*;
 
 // ANCHOR: batch_gradients
@@ -60,13 +61,8 @@ where
         .into_iter()
         .map(|(slice, share)| (model.clone().fork(device), slice, share))
         .collect();
-    let gradients_of = |(model, slice, share): (M, S, f32)| {
-        let loss = loss(&model, slice).mul_scalar(share);
-        (
-            loss.clone().inner(),
-            GradientsParams::from_grads(loss.backward(), &model),
-        )
-    };
+    let gradients_of =
+        |(model, slice, share): (M, S, f32)| backpropagate(&model, loss(&model, slice).mul_scalar(share));
     let parallel = forks.len() > 1;
     let (losses, mut gradients): (Vec<Tensor<1>>, Vec<GradientsParams>) =
         map_in_order(forks, parallel, gradients_of).into_iter().unzip();

@@ -6,7 +6,7 @@
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use common::train::{LossPoint, Task, Trainer as Engine};
+use common::train::{LossPoint, Task, Trainer as Engine, backpropagate};
 use gpt::model::{Block, Gpt};
 use gpt::training::{Evaluation, LanguageModeling, RunState, WindowLosses, Windows, cross_entropy};
 use gpt::{GptError, Trainer};
@@ -69,11 +69,7 @@ impl Task for FastLanguageModeling {
 
     fn gradients(&self, model: &Gpt, (x, y): Windows) -> (Tensor<1>, GradientsParams) {
         if self.shards == 1 {
-            let loss = self.loss(model, (x, y));
-            return (
-                loss.clone().inner(),
-                GradientsParams::from_grads(loss.backward(), model),
-            );
+            return backpropagate(model, self.loss(model, (x, y)));
         }
         batch_gradients(model, x, y, self.shards, |model, x, y| {
             cross_entropy(forward(model, x), y)

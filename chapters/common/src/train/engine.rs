@@ -54,11 +54,7 @@ pub trait Task {
     /// The loss (still on the device, without its graph) and the gradient of every parameter: backpropagation
     /// through [`Task::loss`], unless a plug-in computes them another way.
     fn gradients(&self, model: &Self::Model, batch: Self::Batch) -> (Tensor<1>, GradientsParams) {
-        let loss = self.loss(model, batch);
-        (
-            loss.clone().inner(),
-            GradientsParams::from_grads(loss.backward(), model),
-        )
+        backpropagate(model, self.loss(model, batch))
     }
 
     /// Scores `model` (without autodiff, so dropout is off, on `device`) after `step` steps; `history` holds the
@@ -171,6 +167,14 @@ pub struct Trainer<T: Task> {
     /// Step, learning rate and loss of the steps whose losses are still on the device.
     unread: Vec<(usize, f64, Tensor<1>)>,
     device: Device,
+}
+
+/// The loss (still on the device, without its graph) and the gradient of every parameter of `model` in it.
+pub fn backpropagate<M: Module>(model: &M, loss: Tensor<1>) -> (Tensor<1>, GradientsParams) {
+    (
+        loss.clone().inner(),
+        GradientsParams::from_grads(loss.backward(), model),
+    )
 }
 
 /// A seed for `step` made from `seed`: the step's random draws then depend on the step alone, not on how many

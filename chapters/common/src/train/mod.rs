@@ -19,7 +19,7 @@ pub mod run_dir;
 pub mod schedule;
 
 pub use checkpoint::CheckpointError;
-pub use engine::{Keep, Plan, Saved, Score, Task, Throughput, Trainer, step_seed};
+pub use engine::{Keep, Plan, Saved, Score, Task, Throughput, Trainer, backpropagate, step_seed};
 pub use history::{Diverged, LossPoint, check_finite, progress_bar};
 pub use optim::{adamw, clip_global_norm};
 pub use run_dir::{RunDir, Start};
