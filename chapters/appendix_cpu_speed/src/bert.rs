@@ -8,17 +8,17 @@
 use attention::{attention_weights, self_attention_mask};
 use bert::BertError;
 use bert::masking::{Masked, MaskedBatch, masked_lm_loss};
-use bert::model::BertForMaskedLm;
+use bert::model::{Bert, BertForMaskedLm};
 use bert::training::{MaskedLanguageModeling, MlmScore, RunState, Trainer};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use common::train::{LossPoint, Task, Trainer as Engine, backpropagate};
+use common::train::{LossPoint, Task, Trainer as Engine};
 use multi_head::{MultiHeadAttention, merge_heads, position_wise};
 use transformer::blocks::Residual;
 use transformer::{Activation, EncoderLayer, FeedForward, NormPosition};
 
-use crate::data_parallel::{cores_for, slice_gradients, slice_ranges};
-use crate::dropout::{DropoutKeys, SiteKeys, dropout};
+use crate::data_parallel::{cores_for, keyed_slices_gradients, keyed_slices_loss, slice_ranges};
+use crate::dropout::{DropoutKeys, SiteKeys, dropout_layer};
 use crate::gelu::gelu;
 
 // ANCHOR: fast
@@ -31,18 +31,33 @@ pub fn forward_at(
     at: Tensor<1, Int>,
     keys: &mut SiteKeys,
 ) -> Tensor<2> {
-    let embeddings = &model.bert.embeddings;
+    let x = encoder(&model.bert, tokens, padding, keys);
+    let [batch, t, d] = x.dims();
+    let hidden = x.reshape([batch * t, d]).select(0, at);
+    model
+        .mlm
+        .forward(hidden, model.bert.embeddings.input.token.weight.val())
+}
+
+/// [`Bert::forward`] (one segment) with each dropout site drawing its mask from the next of `keys` and each layer
+/// computed by [`encoder_layer`]: hidden states `[batch, t, d]`.
+pub fn encoder(
+    bert: &Bert,
+    tokens: Tensor<2, Int>,
+    padding: Option<Tensor<2, Bool>>,
+    keys: &mut SiteKeys,
+) -> Tensor<3> {
+    let embeddings = &bert.embeddings;
     let segments = embeddings.segment.forward(tokens.zeros_like());
     let x = embeddings.norm.forward(embeddings.input.forward(tokens) + segments);
-    let mut x = dropout(x, embeddings.dropout.prob, keys.next_key());
-    let [batch, t, d] = x.dims();
+    let mut x = dropout_layer(&embeddings.dropout, x, keys.next_key());
+    let [batch, t, _] = x.dims();
     // Which keys each query may see, the same in every layer and head: `[batch, 1, t, t]`.
     let allowed = self_attention_mask(batch, t, false, padding, &x.device()).map(|m| m.unsqueeze_dim::<4>(1));
-    for layer in &model.bert.layers {
+    for layer in &bert.layers {
         x = encoder_layer(layer, x, allowed.clone(), keys);
     }
-    let hidden = x.reshape([batch * t, d]).select(0, at);
-    model.mlm.forward(hidden, embeddings.input.token.weight.val())
+    x
 }
 
 /// [`EncoderLayer::forward`] on the appendix's dropout and, for the exact GELU, the fused GELU; `allowed`
@@ -68,15 +83,16 @@ fn residual(
     keys: &mut SiteKeys,
     sublayer: impl FnOnce(Tensor<3>, &mut SiteKeys) -> Tensor<3>,
 ) -> Tensor<3> {
-    let p = residual.dropout.prob;
     match residual.position {
         NormPosition::Post => {
             let f = sublayer(x.clone(), keys);
-            residual.norm.forward(x + dropout(f, p, keys.next_key()))
+            residual
+                .norm
+                .forward(x + dropout_layer(&residual.dropout, f, keys.next_key()))
         }
         NormPosition::Pre => {
             let f = sublayer(residual.norm.forward(x.clone()), keys);
-            x + dropout(f, p, keys.next_key())
+            x + dropout_layer(&residual.dropout, f, keys.next_key())
         }
     }
 }
@@ -90,7 +106,7 @@ fn self_attention(
 ) -> Tensor<3> {
     let (q, k, v) = attention.project(x.clone(), x.clone(), x);
     let weights = attention_weights(q, k, allowed); // [batch, h, t, t]
-    let heads = dropout(weights, attention.dropout.prob, keys.next_key()).matmul(v);
+    let heads = dropout_layer(&attention.dropout, weights, keys.next_key()).matmul(v);
     position_wise(&attention.w_o, merge_heads(heads))
 }
 
@@ -103,7 +119,7 @@ fn feed_forward(network: &FeedForward, x: Tensor<3>, keys: &mut SiteKeys) -> Ten
     };
     position_wise(
         &network.linear_2,
-        dropout(hidden, network.dropout.prob, keys.next_key()),
+        dropout_layer(&network.dropout, hidden, keys.next_key()),
     )
 }
 // ANCHOR_END: fast
@@ -132,6 +148,8 @@ impl Task for FastMaskedLm {
     type State = RunState;
     type Error = BertError;
     const UNIT: &'static str = "tokens";
+    /// The chapter's own: its checkpoints are the chapter's.
+    const KIND: &'static str = <MaskedLanguageModeling as Task>::KIND;
 
     /// Chapter 6's sequences for the step in `shards` slices of sizes that differ by at most one. A slice with no
     /// chosen position weighs nothing and is left out; a batch with none at all is one slice, which scores a
@@ -162,23 +180,13 @@ impl Task for FastMaskedLm {
 
     fn loss(&self, model: &BertForMaskedLm, batch: Slices) -> Tensor<1> {
         let keys = DropoutKeys::new(self.dropout_seed, batch.step);
-        let losses = batch
-            .slices
-            .into_iter()
-            .map(|(s, slice, share)| slice_loss(model, slice, &mut keys.for_slice(s)).mul_scalar(share));
-        losses.reduce(|a, b| a + b).expect("a batch has a slice")
+        keyed_slices_loss(model, &keys, batch.slices, slice_loss)
     }
 
     fn gradients(&self, model: &BertForMaskedLm, batch: Slices) -> (Tensor<1>, GradientsParams) {
-        if batch.slices.len() == 1 {
-            return backpropagate(model, self.loss(model, batch));
-        }
         let keys = DropoutKeys::new(self.dropout_seed, batch.step);
         let device = batch.slices[0].1.inputs.device();
-        let slices = batch.slices.into_iter().map(|(s, slice, share)| ((s, slice), share));
-        slice_gradients(model, slices.collect(), &device, |model, (s, slice)| {
-            slice_loss(model, slice, &mut keys.for_slice(s))
-        })
+        keyed_slices_gradients(model, &keys, batch.slices, &device, slice_loss)
     }
 
     fn evaluate(

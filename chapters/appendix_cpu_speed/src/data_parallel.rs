@@ -7,6 +7,8 @@ use burn::prelude::*;
 use common::train::backpropagate;
 use rayon::prelude::*;
 
+use crate::dropout::{DropoutKeys, SiteKeys};
+
 // ANCHOR: batch_gradients
 /// The batch's loss and its gradient, computed in `shards` slices of the batch at once, one per thread
 /// ([`slice_gradients`]). Slice s holds b_s of the batch's B sequences, so the batch's mean loss is
@@ -49,7 +51,7 @@ pub fn slice_ranges(len: usize, shards: usize) -> Vec<std::ops::Range<usize>> {
 /// over the whole batch, up to rounding. The returned loss stays on the device (without its graph).
 pub fn slice_gradients<M, S>(
     model: &M,
-    slices: Vec<(S, f32)>,
+    mut slices: Vec<(S, f32)>,
     device: &Device,
     loss: impl Fn(&M, S) -> Tensor<1> + Send + Sync,
 ) -> (Tensor<1>, GradientsParams)
@@ -57,15 +59,19 @@ where
     M: Module,
     S: Send,
 {
+    // One slice needs no copy of the model: it is the whole batch, computed on this thread.
+    if slices.len() == 1 {
+        let (slice, share) = slices.pop().expect("one slice");
+        return backpropagate(model, loss(model, slice).mul_scalar(share));
+    }
     let forks: Vec<_> = slices
         .into_iter()
         .map(|(slice, share)| (model.clone().fork(device), slice, share))
         .collect();
     let gradients_of =
         |(model, slice, share): (M, S, f32)| backpropagate(&model, loss(&model, slice).mul_scalar(share));
-    let parallel = forks.len() > 1;
     let (losses, mut gradients): (Vec<Tensor<1>>, Vec<GradientsParams>) =
-        map_in_order(forks, parallel, gradients_of).into_iter().unzip();
+        map_in_order(forks, true, gradients_of).into_iter().unzip();
     let mut sum = SumGradients {
         slices: &mut gradients,
         total: GradientsParams::new(),
@@ -75,6 +81,41 @@ where
     (loss, sum.total)
 }
 // ANCHOR_END: batch_gradients
+
+/// The loss L = Σ_s w_s·L_s of a batch given in `slices` (slice s's index, the slice, its share w_s), each slice's
+/// dropout drawing from its own keys of `keys` ([`DropoutKeys::for_slice`]); `loss` is one slice's loss.
+pub fn keyed_slices_loss<M, S>(
+    model: &M,
+    keys: &DropoutKeys,
+    slices: Vec<(usize, S, f32)>,
+    loss: impl Fn(&M, S, &mut SiteKeys) -> Tensor<1>,
+) -> Tensor<1> {
+    let losses = slices
+        .into_iter()
+        .map(|(s, slice, share)| loss(model, slice, &mut keys.for_slice(s)).mul_scalar(share));
+    losses.reduce(|a, b| a + b).expect("a batch has a slice")
+}
+
+/// [`keyed_slices_loss`] and its gradient, the slices computed at once ([`slice_gradients`]).
+pub fn keyed_slices_gradients<M, S>(
+    model: &M,
+    keys: &DropoutKeys,
+    slices: Vec<(usize, S, f32)>,
+    device: &Device,
+    loss: impl Fn(&M, S, &mut SiteKeys) -> Tensor<1> + Send + Sync,
+) -> (Tensor<1>, GradientsParams)
+where
+    M: Module,
+    S: Send,
+{
+    let slices = slices
+        .into_iter()
+        .map(|(s, slice, share)| ((s, slice), share))
+        .collect();
+    slice_gradients(model, slices, device, |model, (s, slice)| {
+        loss(model, slice, &mut keys.for_slice(s))
+    })
+}
 
 /// How many slices to split a batch in on `device`: [`cores_for`], and one when the model draws its dropout masks
 /// from burn's generator, so that such a run stays reproducible (the slices' threads would draw from the device's

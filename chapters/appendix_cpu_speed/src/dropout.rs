@@ -11,6 +11,7 @@
 //! The output is x ⊙ m / (1 - p) with m the mask of zeros and ones, as burn's; the backward pass is the same
 //! product with the incoming gradient, which burn derives, since the mask is a constant.
 
+use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use common::rng::SplitMix64;
@@ -49,6 +50,13 @@ pub fn dropout<const D: usize>(x: Tensor<D>, p: f64, key: u64) -> Tensor<D> {
     let mask = scaled_mask(key, shape.num_elements(), p);
     let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
     x * mask
+}
+
+/// burn's dropout layer `layer` with its mask drawn from `key`: [`dropout`] at the layer's p, or x itself when the
+/// layer is frozen (freezing clears its training flag, and burn's layer then passes x through).
+pub fn dropout_layer<const D: usize>(layer: &Dropout, x: Tensor<D>, key: u64) -> Tensor<D> {
+    let p = if layer.training.is_enabled() { layer.prob } else { 0.0 };
+    dropout(x, p, key)
 }
 
 /// The key of each dropout site of one forward pass: site k of slice s of step t of a run seeded with `seed`

@@ -19,11 +19,16 @@ use crate::gelu::gelu;
 // ANCHOR: fast
 /// [`Gpt::forward`] with every block computed by [`block`].
 pub fn forward(model: &Gpt, tokens: Tensor<2, Int>) -> Tensor<3> {
+    model.lm_head(hidden_states(model, tokens))
+}
+
+/// [`Gpt::hidden_states`] with every block computed by [`block`].
+pub fn hidden_states(model: &Gpt, tokens: Tensor<2, Int>) -> Tensor<3> {
     let mut x = model.dropout.forward(model.embedding.forward(tokens));
     for b in &model.blocks {
         x = block(b, x);
     }
-    model.lm_head(model.final_norm.forward(x))
+    model.final_norm.forward(x)
 }
 
 /// [`Block::forward`] with the fused causal self-attention and, for the exact GELU, the fused GELU (the kernel
@@ -54,6 +59,8 @@ impl Task for FastLanguageModeling {
     type State = RunState;
     type Error = GptError;
     const UNIT: &'static str = "tokens";
+    /// The chapter's own: its checkpoints are the chapter's.
+    const KIND: &'static str = <LanguageModeling as Task>::KIND;
 
     fn batch(&mut self, step: usize, device: &Device) -> Result<Windows, GptError> {
         self.chapter.batch(step, device)

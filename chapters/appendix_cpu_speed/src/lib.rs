@@ -15,15 +15,21 @@
 //! - [`data_parallel`]: each batch split over the CPU's cores, one copy of the model per slice, the gradients
 //!   summed;
 //! - [`gpt`](mod@gpt): chapter 5's GPT and its training task on these kernels;
-//! - [`bert`](mod@bert): chapter 6's BERT and its pretraining task on them.
+//! - [`bert`](mod@bert): chapter 6's BERT and its pretraining task on them;
+//! - [`classify`](mod@classify): chapter 7's classifier and its fine-tuning task on them;
+//! - [`memory`]: the allocator told to keep freed memory for the next step's tensors;
+//! - [`bench`]: the benchmarks' rounds, the chapter's code and the kernels taking turns.
 //!
 //! The book's appendix "Making it fast on a CPU" explains what dominates a step, what each kernel does and what it
 //! saved.
 
 pub mod attention;
+pub mod bench;
 pub mod bert;
 pub mod causal_softmax;
+pub mod classify;
 pub mod data_parallel;
 pub mod dropout;
 pub mod gelu;
 pub mod gpt;
+pub mod memory;

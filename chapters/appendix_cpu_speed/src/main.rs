@@ -11,6 +11,7 @@ use gpt::cli::{PlugIn, main_with};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    cpu_speed::memory::keep_freed_memory();
     main_with(PlugIn {
         name: "the appendix's kernels",
         apply: |trainer| {

@@ -192,7 +192,7 @@ pub type CheckpointState = Saved<RunState, ValLoss>;
 /// was trained with. A directory that holds no checkpoint, or weights that do not fit the saved configuration, is
 /// an error that says so.
 pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Transformer, CheckpointState), CheckpointError> {
-    let (dir, saved) = read_saved(dir, |state: &RunState| {
+    let (dir, saved) = read_saved(dir, <Translation as Task>::KIND, |state: &RunState| {
         state.model.validate().and(state.training.validate())
     })?;
     let model = checkpoint::load_model(&dir, saved.task.model.init(device))?;
@@ -217,6 +217,7 @@ impl Task for Translation<'_> {
     type State = RunState;
     type Error = TrainError;
     const UNIT: &'static str = "examples";
+    const KIND: &'static str = "chapter 4's Transformer (`transformer`)";
 
     /// `batch_size` random training examples; the decoder reads the target shifted right (teacher forcing).
     fn batch(&mut self, _step: usize, device: &Device) -> Result<Batch, TrainError> {

@@ -225,6 +225,7 @@ fn a_checkpoint_reloads_bit_identical_with_its_configuration() {
     let checkpoint_dir = dir.path().join("checkpoint");
     let optimizer = adamw(&burn::optim::AdamWConfig::new(), &model);
     let state = |model: &TransformerConfig| CheckpointState {
+        kind: None,
         step: 7,
         history: Vec::new(),
         evaluations: vec![ValLoss { step: 7, val_loss: 0.5 }],

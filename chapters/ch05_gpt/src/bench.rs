@@ -36,11 +36,3 @@ pub fn sampling_throughput(model: &Gpt, new_tokens: usize, use_cache: bool) -> f
     let generation = generate(model, &[0], new_tokens, &config, |_| false).expect("a one-token prompt is valid");
     generation.tokens.len() as f64 / started.elapsed().as_secs_f64()
 }
-
-/// The most resident memory this process has used so far (Linux's `VmHWM`), in bytes; `None` elsewhere.
-pub fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}

@@ -10,12 +10,13 @@ use anyhow::{Context, anyhow, bail};
 use burn::module::Module;
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
-use common::cli::{DeviceArgs, RunArgs};
+use common::cli::{DeviceArgs, RunArgs, at_least_one};
+use common::device::{fits_in_memory, peak_memory_bytes};
 use common::figures::write_loss_curves;
 use common::train::{CheckpointError, RunDir, engine, progress_bar};
 use common::{DeviceChoice, select_device};
 
-use crate::bench::{peak_memory_bytes, sampling_throughput, synthetic_tokenizer, synthetic_tokens};
+use crate::bench::{sampling_throughput, synthetic_tokenizer, synthetic_tokens};
 use crate::training::{WindowLosses, load_checkpoint, open_run, trainer, whole_split_loss};
 use crate::{Gpt, GptError, RunConfig, SamplingConfig, TokenSplits, Tokenizer, TokenizerKind, Trainer, generate};
 
@@ -114,10 +115,10 @@ struct BenchArgs {
     #[arg(long, default_value = "baby")]
     config: String,
     /// Timed training steps (after 5 untimed ones).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = at_least_one)]
     steps: usize,
     /// New tokens per sampling measurement.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = at_least_one)]
     new_tokens: usize,
     /// Backends to measure: cpu, wgpu or auto (every one available: flex, and wgpu when it finds an adapter).
     #[arg(long, default_value = "auto")]
@@ -146,9 +147,13 @@ fn train<T: WindowLosses>(args: TrainArgs, plug_in: Option<PlugIn<T>>) -> anyhow
         if let Some(seed) = run_args.seed {
             config.training.seed = seed;
         }
+        fits_in_memory(
+            config.training_memory_bytes(),
+            "training.batch_size or model.block_size (attention's memory grows with its square)",
+        )?;
         trainer(config, data, tokenizer, &device)?
     };
-    let until = run_args.until(trainer.plan.max_steps)?;
+    let until = run_args.until(trainer.plan.max_steps, trainer.step)?;
     let (config, data, tokenizer) = (&trainer.task.config, &trainer.task.data, &trainer.task.tokenizer);
     println!(
         "data: {} training and {} validation tokens, vocabulary of {}",

@@ -183,7 +183,7 @@ fn invalid_configurations_are_errors_naming_the_field_and_its_range() {
     let scratch = Scratch::new();
     let out = scratch.path("run");
     scratch.train(&out, &TINY).succeeded();
-    let cases: [(&str, &str, Value, &str); 8] = [
+    let cases: [(&str, &str, Value, &str); 9] = [
         (
             "model",
             "n_head",
@@ -192,6 +192,12 @@ fn invalid_configurations_are_errors_naming_the_field_and_its_range() {
         ),
         ("model", "n_head", 0.into(), "n_head = 0 (must be at least 1)"),
         ("model", "block_size", 0.into(), "block_size = 0 (must be at least 1)"),
+        (
+            "model",
+            "block_size",
+            100_000.into(),
+            "block_size = 100000 (must be at most 8192",
+        ),
         (
             "model",
             "dropout",
@@ -228,6 +234,17 @@ fn invalid_configurations_are_errors_naming_the_field_and_its_range() {
         scratch
             .train(&out, &["--config", &config, "--overwrite"])
             .failed(1, &["--config", message]);
+    }
+    // A configuration too large for the machine's memory is refused before any work (where Linux says how much
+    // there is), naming the fields to lower.
+    if common::device::physical_memory_bytes().is_some() {
+        let config = scratch.config(&out, "large.json", |config| {
+            config["model"]["block_size"] = 8192.into();
+            config["training"]["batch_size"] = 4096.into();
+        });
+        scratch
+            .train(&out, &["--config", &config, "--overwrite"])
+            .failed(1, &["needs about", "this machine has", "model.block_size"]);
     }
     // The same check where a checkpoint's configuration is read: sampling and resuming refuse it.
     let state_file = out.join("checkpoint").join("state.json");
@@ -271,6 +288,13 @@ fn a_stopped_run_reports_its_own_estimate_and_sampling_settings_say_what_is_allo
         whole_vocabulary.stderr
     );
     sample(&out.join("checkpoint"), &[]).succeeded();
+    // A resume that would stop at or before where the run is trains nothing: an error, not a silent exit 0.
+    for until in ["5", "7"] {
+        scratch.train(&out, &["--resume", "--max-iters", until]).failed(
+            1,
+            &["at step 7 already", "leaves nothing to train", "--max-iters above 7"],
+        );
+    }
 }
 
 #[test]
@@ -355,4 +379,53 @@ fn the_cpu_stays_the_cpu_and_probing_for_a_gpu_is_quiet() {
         "{}",
         probed.stderr
     );
+}
+
+/// `bench` with nothing to time is refused, naming the flag and its range, instead of printing `inf` ms per step.
+#[test]
+fn bench_refuses_to_time_nothing() {
+    gpt(&["bench", "--steps", "0"]).failed(2, &["--steps", "at least 1"]);
+    gpt(&["bench", "--new-tokens", "0"]).failed(2, &["--new-tokens", "at least 1"]);
+}
+
+/// Every flag an error names is one the failing `gpt` command accepts: a second run into a run's directory, a
+/// resume with nothing to resume, a diverging configuration, sampling and benchmarking from nowhere.
+#[test]
+fn every_flag_an_error_names_exists() {
+    let program = env!("CARGO_BIN_EXE_gpt");
+    let scratch = Scratch::new();
+    let out = scratch.path("run");
+    scratch
+        .train(&out, &["--config", "tiny", "--max-iters", "2"])
+        .succeeded();
+    let missing = scratch.path("missing");
+    let errors = [
+        ("train", scratch.train(&out, &["--config", "tiny", "--max-iters", "2"])),
+        ("train", scratch.train(&missing, &["--resume"])),
+        ("train", scratch.train(&out, &["--resume", "--max-iters", "1"])),
+        (
+            "train",
+            scratch.train(&scratch.path("other"), &["--config", "tiny", "--max-iters", "61"]),
+        ),
+        (
+            "train",
+            scratch.train(&scratch.path("file"), &["--config", "no-such-preset"]),
+        ),
+        (
+            "sample",
+            gpt(&["sample", "--checkpoint", path_str(&missing), "--device", "cpu"]),
+        ),
+        (
+            "bench",
+            gpt(&["bench", "--config", "no-such-preset", "--device", "cpu"]),
+        ),
+    ];
+    for (subcommand, error) in &errors {
+        assert_ne!(error.code, Some(0), "{}", error.stdout);
+        error.names_only_flags_of(program, subcommand);
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
 }

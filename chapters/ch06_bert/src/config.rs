@@ -79,6 +79,9 @@ mod defaults {
     }
 }
 
+/// The longest context a configuration may ask for (BERT's is 512; long-context encoders reach 8,192).
+pub const MAX_CONTEXT: usize = 8192;
+
 impl BertConfig {
     /// A BERT of width `hidden_size` with `layers` layers of `heads` heads, BERT's ratios otherwise
     /// (feed-forward 4d, two segments, ε = 10⁻¹², dropout 0.1, exact GELU).
@@ -138,6 +141,12 @@ impl BertConfig {
             )
             .at_least("intermediate_size", self.intermediate_size, 1)
             .at_least("max_position_embeddings", self.max_position_embeddings, 1)
+            .require(
+                self.max_position_embeddings <= MAX_CONTEXT,
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                &format!("at most {MAX_CONTEXT}: attention's memory grows with its square"),
+            )
             .at_least("type_vocab_size", self.type_vocab_size, 1)
             .positive("layer_norm_eps", self.layer_norm_eps)
             .in_range("hidden_dropout_prob", self.hidden_dropout_prob, 0.0, 1.0)

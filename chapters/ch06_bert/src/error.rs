@@ -21,8 +21,15 @@ pub enum BertError {
     ConfigFile(#[from] ConfigFileError),
     #[error("no configuration named {0:?}: choose tiny or small, or give a JSON file of a RunConfig")]
     UnknownPreset(String),
+    #[error("{} is a directory: give a preset (tiny or small) or a JSON file of a RunConfig", .0.display())]
+    ConfigIsDirectory(PathBuf),
     #[error("not a vocabulary file ({0}): pass the vocab.json saved with a checkpoint")]
     VocabularyFile(String),
+    #[error(
+        "the checkpoint was trained on another text than the one given now (its training sequences differ): resume \
+         with the run's own --data (none for Tiny Shakespeare), or start a new run with --overwrite or another --out"
+    )]
+    OtherTrainingText,
     #[error("pretraining needs at least one training and one validation sequence: use a longer text")]
     EmptySplit,
     #[error("the text has no [MASK]: write [MASK] where a token is to be guessed, e.g. \"ROMEO: I [MASK] thee\"")]
@@ -38,6 +45,16 @@ pub enum BertError {
     NoMlmHead { path: PathBuf },
     #[error(transparent)]
     TokenizerFile(#[from] common::hub::TokenizerFileError),
+    #[error(
+        "{} has {tokens} tokens but the model's config.json has vocab_size {vocab_size}: the two files come from \
+         different models; put the tokenizer.json of this model beside its weights",
+        path.display()
+    )]
+    TokenizerLargerThanModel {
+        path: PathBuf,
+        tokens: usize,
+        vocab_size: usize,
+    },
     #[error("the input is {tokens} tokens long (with [CLS] and [SEP]) but the model reads at most {max}: shorten it")]
     SequenceTooLong { tokens: usize, max: usize },
     #[error(transparent)]

@@ -11,15 +11,15 @@ use std::time::Instant;
 use anyhow::{anyhow, bail};
 use bert::data::split_sequences;
 use bert::inference::{Guess, cosine_similarities, embed, encode_batch, fill_masks};
-use bert::pretrained::{load_bert, load_masked_lm};
+use bert::pretrained::{load_bert, load_masked_lm, load_tokenizer};
 use bert::training::{self, MaskedLanguageModeling, baselines, load_checkpoint, resume, trainer};
 use bert::{BertError, BertVocab, RunConfig};
 use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
-use common::cli::{DeviceArgs, RunArgs};
+use common::cli::{DeviceArgs, RunArgs, at_least_one};
+use common::device::fits_in_memory;
 use common::figures::write_loss_curves;
 use common::hub::ALL_MINILM_L6_V2;
-use common::hub::load_tokenizer;
 use common::train::progress_bar;
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -57,7 +57,7 @@ struct BenchArgs {
     #[arg(long, default_value = "small")]
     config: String,
     /// Timed steps, after 5 untimed ones.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = at_least_one)]
     steps: usize,
     #[arg(long)]
     data: Option<PathBuf>,
@@ -82,7 +82,8 @@ struct FillArgs {
     /// A Hugging Face BertForMaskedLM folder (config.json, model.safetensors, tokenizer.json) instead.
     #[arg(long)]
     model: Option<PathBuf>,
-    #[arg(long, default_value_t = 5)]
+    /// How many of the likeliest tokens to print for each [MASK].
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     top_k: usize,
 }
 
@@ -159,12 +160,16 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         if let Some(seed) = args.seed {
             config.training.seed = seed;
         }
+        fits_in_memory(
+            config.training_memory_bytes(),
+            "training.batch_size or model.max_position_embeddings (attention's memory grows with its square)",
+        )?;
         let vocab = learn_vocab(&text, &config)?;
         let (train, val) = split(&vocab, &config);
         trainer(MaskedLanguageModeling::new(config, vocab, train, &val)?, &device)
     };
     let (config, vocab) = (trainer.task.config.clone(), trainer.task.vocab.clone());
-    let until = args.until(config.training.max_iters)?;
+    let until = args.until(config.training.max_iters, trainer.step)?;
     let task = &trainer.task;
     let base = baselines(&task.train, &task.val, &vocab.special(), vocab.vocab_size());
     let val_sequences = task.val.len();
@@ -175,12 +180,15 @@ fn pretrain(args: PretrainArgs) -> anyhow::Result<()> {
         val_sequences,
         m.max_position_embeddings
     );
+    let needed = config.training_memory_bytes();
     println!(
-        "model: {} parameters ({} layers, {} heads, width {}), masked-LM head tied to the token embedding",
+        "model: {} parameters ({} layers, {} heads, width {}), masked-LM head tied to the token embedding; a \
+         training step holds about {:.1} GB",
         m.num_encoder_params() + m.num_mlm_head_params(),
         m.num_hidden_layers,
         m.num_attention_heads,
-        m.hidden_size
+        m.hidden_size,
+        needed as f64 / 1e9
     );
     let progress = progress_bar(until, trainer.step);
     let throughput = trainer.train(until, Some(&run.checkpoint()), Some(&progress))?;
@@ -227,8 +235,8 @@ fn fill(args: FillArgs) -> anyhow::Result<()> {
     let selected = args.device.select()?;
     let device = selected.device;
     if let Some(folder) = &args.model {
-        let (_, model) = load_masked_lm(folder, &device)?;
-        let tokenizer = load_tokenizer(folder)?;
+        let (config, model) = load_masked_lm(folder, &device)?;
+        let tokenizer = load_tokenizer(folder, &config)?;
         let mask = tokenizer
             .token_to_id("[MASK]")
             .ok_or_else(|| anyhow!("{}: the tokenizer has no [MASK] token", folder.display()))?;
@@ -271,7 +279,7 @@ fn embed_command(args: EmbedArgs) -> anyhow::Result<()> {
     let device = selected.device;
     let folder = ALL_MINILM_L6_V2.locate(args.model.as_deref())?;
     let (config, model) = load_bert(&folder, &device)?;
-    let tokenizer = load_tokenizer(&folder)?;
+    let tokenizer = load_tokenizer(&folder, &config)?;
     let sentences: Vec<&str> = args.sentences.iter().map(String::as_str).collect();
     if let Some(empty) = sentences.iter().position(|s| s.trim().is_empty()) {
         bail!("sentence {} is empty: give text to embed", empty + 1);

@@ -25,6 +25,7 @@ use burn::module::Param;
 use burn::prelude::*;
 use common::config::read_json;
 use common::weights::{Scope, Weights, read_safetensors};
+use tokenizers::Tokenizer;
 
 use crate::config::BertConfig;
 use crate::error::BertError;
@@ -32,9 +33,26 @@ use crate::model::{Bert, BertForMaskedLm, MlmHead};
 
 /// The configuration in `folder/config.json`, validated.
 pub fn load_config(folder: &Path) -> Result<BertConfig, BertError> {
+    common::hub::check_model_type(folder, &["bert"])?;
     let config: BertConfig = read_json(&folder.join("config.json"), "BERT configuration")?;
     config.validate()?;
     Ok(config)
+}
+
+/// The folder's `tokenizer.json` ([`common::hub::load_tokenizer`]), checked against the model it is to feed: every
+/// id it can give must have a row in the token embedding, `config.vocab_size` of them. A tokenizer from another
+/// model would otherwise index past the table or, smaller, read rows meant for other tokens.
+pub fn load_tokenizer(folder: &Path, config: &BertConfig) -> Result<Tokenizer, BertError> {
+    let tokenizer = common::hub::load_tokenizer(folder)?;
+    let tokens = tokenizer.get_vocab_size(true);
+    if tokens > config.vocab_size {
+        return Err(BertError::TokenizerLargerThanModel {
+            path: folder.join("tokenizer.json"),
+            tokens,
+            vocab_size: config.vocab_size,
+        });
+    }
+    Ok(tokenizer)
 }
 
 /// The encoder of the folder (with its pooler if it has one), with dropout off: `(config, model)`.

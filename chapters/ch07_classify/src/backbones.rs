@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use bert::{BertConfig, BertVocab};
 use burn::prelude::*;
-use common::hub::{self, ALL_MINILM_L6_V2, Tokenizer};
+use common::hub::{ALL_MINILM_L6_V2, Tokenizer};
 use gpt::GptConfig;
 use serde::{Deserialize, Serialize};
 use tokens::BpeTokenizer;
@@ -241,8 +241,8 @@ pub fn load_backbone(kind: BackboneKind, from: Option<&Path>, device: &Device) -
         }
         BackboneKind::Minilm | BackboneKind::Scratch => {
             let folder = ALL_MINILM_L6_V2.locate(from)?;
-            let encoder = TextEncoder::HuggingFace(Box::new(hub::load_tokenizer(&folder)?));
             let config = bert::pretrained::load_config(&folder)?.with_dropout(0.1);
+            let encoder = TextEncoder::HuggingFace(Box::new(bert::pretrained::load_tokenizer(&folder, &config)?));
             let mut bert = if kind == BackboneKind::Minilm {
                 bert::pretrained::load_bert(&folder, device)?.1
             } else {

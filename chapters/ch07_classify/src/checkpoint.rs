@@ -4,14 +4,16 @@
 use std::path::Path;
 
 use burn::prelude::*;
-use common::train::Saved;
+use common::data::sha256_hex;
 use common::train::checkpoint;
+use common::train::engine::read_saved_state;
+use common::train::{Saved, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::ClassifyError;
 use crate::backbones::{Architecture, BackboneKind, TextEncoder};
 use crate::model::{Classifier, Pooling};
-use crate::training::{EpochScores, FineTuneConfig};
+use crate::training::{EpochScores, FineTuneConfig, FineTuning};
 
 /// The tokenizer's file in a checkpoint.
 pub const TOKENIZER_FILE: &str = "tokenizer.txt";
@@ -31,6 +33,10 @@ pub struct ClassifierState {
     pub classifier: ClassifierSpec,
     pub config: FineTuneConfig,
     pub trainable_params: usize,
+    /// The SHA-256 of the tokenizer's file, so that a tokenizer from another checkpoint is caught when loaded (a
+    /// checkpoint written before it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_sha256: Option<String>,
 }
 
 /// The classifier saved in the run directory or checkpoint `path` (by [`crate::training::fine_tune`]), its
@@ -38,21 +44,43 @@ pub struct ClassifierState {
 /// saying so.
 pub fn load(path: &Path, device: &Device) -> Result<(Classifier, TextEncoder, ClassifierState), ClassifyError> {
     let dir = checkpoint::find(path)?;
-    let saved: Saved<ClassifierState, EpochScores> = checkpoint::read_state::<serde_json::Value>(&dir)
-        .and_then(|value| {
-            serde_json::from_value(value).map_err(|e| common::train::CheckpointError::Corrupt {
-                path: dir.join(checkpoint::STATE_FILE),
-                what: "classifier state",
-                message: e.to_string(),
-            })
-        })
-        .map_err(|e| ClassifyError::NotAClassifier {
+    let saved: Saved<ClassifierState, EpochScores> =
+        read_saved_state(&dir, FineTuning::KIND).map_err(|e| ClassifyError::NotAClassifier {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
     let state = saved.task;
     let spec = &state.classifier;
-    let text = String::from_utf8_lossy(&checkpoint::read_file(&dir, TOKENIZER_FILE)?).into_owned();
+    let inconsistent = |file: &str, message: String| ClassifyError::Inconsistent {
+        path: dir.join(file),
+        message,
+    };
+    let kind_fits = matches!(
+        (spec.backbone, &spec.architecture),
+        (BackboneKind::Gpt, Architecture::Gpt(_))
+            | (
+                BackboneKind::Bert | BackboneKind::Minilm | BackboneKind::Scratch,
+                Architecture::Bert(_)
+            )
+    );
+    if !kind_fits {
+        let message = format!(
+            "it names a {} backbone with another kind's architecture",
+            spec.backbone.name()
+        );
+        return Err(inconsistent(checkpoint::STATE_FILE, message));
+    }
+    let bytes = checkpoint::read_file(&dir, TOKENIZER_FILE)?;
+    if state
+        .tokenizer_sha256
+        .as_ref()
+        .is_some_and(|sha256| *sha256 != sha256_hex(&bytes))
+    {
+        let message = "it is not the tokenizer this classifier was trained with (its SHA-256 is not the one \
+                       state.json records)";
+        return Err(inconsistent(TOKENIZER_FILE, message.to_string()));
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let encoder = TextEncoder::from_file(spec.backbone, &text, &dir.join(TOKENIZER_FILE))?;
     let width = spec.architecture.size().width;
     let fresh = Classifier::new(spec.architecture.init(device), width, spec.pooling, 0.0, device);

@@ -49,9 +49,14 @@ pub enum ClassifyError {
     },
     #[error(
         "{path} is not a classifier's checkpoint ({message}); `classify train` writes one into its --out \
-         (a chapter 5 or 6 pretraining run is a backbone: give it to `train --from`)"
+         (a chapter 5 or 6 pretraining run is a backbone: `classify train --gpt DIR` or `classify train --bert DIR`)"
     )]
     NotAClassifier { path: PathBuf, message: String },
+    #[error(
+        "{path}: {message}; the checkpoint's files do not belong together: put back the run's own files, or train \
+         again"
+    )]
+    Inconsistent { path: PathBuf, message: String },
     #[error("unknown {what} {name:?}: choose one of {choices}")]
     Unknown {
         what: &'static str,
@@ -69,6 +74,11 @@ pub enum ClassifyError {
          grid another --out, or delete the file to measure it again"
     )]
     GridChanged { path: PathBuf },
+    #[error(
+        "{path} is not a table the grid wrote, and the grid would replace it: move it elsewhere, or give the grid \
+         another --out"
+    )]
+    NotTheGrids { path: PathBuf },
     #[error("fine-tuning needs training and validation messages: one of the splits is empty")]
     EmptySplit,
 }

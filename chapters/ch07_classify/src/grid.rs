@@ -15,6 +15,37 @@ use crate::ClassifyError;
 use crate::experiment::ResultRow;
 use crate::training::FineTuneConfig;
 
+/// The summary table's file in the grid's directory, and its first line.
+pub const MARKDOWN_FILE: &str = "results.md";
+const MARKDOWN_HEADER: &str = "| model | fine-tuned | trainable params | seeds | accuracy (%) | spam precision | \
+                               spam recall | spam F1 | train time (s) |";
+/// Every run's row, and its first line.
+pub const CSV_FILE: &str = "results.csv";
+const CSV_HEADER: &str = "model,regime,seed,trainable_params,accuracy,spam_precision,spam_recall,spam_f1,\
+                          train_seconds,examples_per_second";
+
+/// Checks that the tables in `out`, if there are any, are a grid's (they begin with its header), before the grid
+/// replaces them: a file of the same name that the grid did not write is the user's, and an error names it.
+pub fn check_tables_are_the_grids(out: &Path) -> Result<(), ClassifyError> {
+    for (name, header) in [(MARKDOWN_FILE, MARKDOWN_HEADER), (CSV_FILE, CSV_HEADER)] {
+        let path = out.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(ClassifyError::GridFile {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        };
+        if text.lines().next() != Some(header) {
+            return Err(ClassifyError::NotTheGrids { path });
+        }
+    }
+    Ok(())
+}
+
 /// A finished run as the grid keeps it.
 #[derive(Serialize, Deserialize)]
 struct Finished {
@@ -136,10 +167,7 @@ pub fn summarize(rows: &[ResultRow]) -> Vec<SummaryRow> {
 
 /// The summary as a markdown table, each measurement as mean ± standard deviation.
 pub fn markdown_table(summary: &[SummaryRow]) -> String {
-    let mut table = String::from(
-        "| model | fine-tuned | trainable params | seeds | accuracy (%) | spam precision | spam recall | spam F1 \
-         | train time (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
+    let mut table = format!("{MARKDOWN_HEADER}\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     let pm =
         |m: MeanStd, scale: f64, digits: usize| format!("{:.digits$} ± {:.digits$}", scale * m.mean, scale * m.std);
     for r in summary {
@@ -162,10 +190,7 @@ pub fn markdown_table(summary: &[SummaryRow]) -> String {
 
 /// Every run's row as CSV, a header first.
 pub fn csv_table(rows: &[ResultRow]) -> String {
-    let mut csv = String::from(
-        "model,regime,seed,trainable_params,accuracy,spam_precision,spam_recall,spam_f1,train_seconds,\
-         examples_per_second\n",
-    );
+    let mut csv = format!("{CSV_HEADER}\n");
     for r in rows {
         let _ = writeln!(
             csv,

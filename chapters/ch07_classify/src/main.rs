@@ -14,14 +14,16 @@ use classify::backbones::BackboneKind;
 use classify::checkpoint;
 use classify::data::{Collection, Label, Message, Protocol, Splits, load_sms_spam, split};
 use classify::experiment::{ResultRow, baseline_rows, experiment_row, run_experiment};
-use classify::grid::{csv_table, finished_row, keep_row, markdown_table, summarize};
+use classify::grid::{
+    CSV_FILE, MARKDOWN_FILE, check_tables_are_the_grids, csv_table, finished_row, keep_row, markdown_table, summarize,
+};
 use classify::model::{Pooling, Regime};
 use classify::plots::write_pr_curves_svg;
 use classify::training::{FineTuneConfig, predict, report};
-use common::cli::DeviceArgs;
+use common::cli::{DeviceArgs, at_least_one, positive_number};
 use common::figures::write_loss_curves;
 use common::metrics::{Report, average_precision, precision_recall_curve};
-use common::train::{RunDir, Start, progress_bar};
+use common::train::{CheckpointError, RunDir, Start, progress_bar};
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
 #[global_allocator]
@@ -58,13 +60,13 @@ struct RunArgs {
     #[arg(long, value_enum, default_value = "imbalanced")]
     protocol: Protocol,
     /// Epochs (the book's runs: 3).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     epochs: Option<usize>,
     /// LoRA's rank r.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     rank: usize,
     /// LoRA's alpha.
-    #[arg(long, default_value_t = 16.0)]
+    #[arg(long, default_value_t = 16.0, value_parser = positive_number)]
     alpha: f64,
     /// The GPT's pretraining run (chapter 5, with --bpe).
     #[arg(long, default_value = "runs/gpt-bpe")]
@@ -112,7 +114,7 @@ struct TrainArgs {
     #[arg(long, value_enum)]
     pooling: Option<Pooling>,
     /// The peak learning rate (default: by regime, see the book).
-    #[arg(long)]
+    #[arg(long, value_parser = positive_number)]
     lr: Option<f64>,
     /// The run's directory: the best epoch's checkpoint in `checkpoint/`, the loss curve, the test metrics
     /// (default: runs/classify-BACKBONE-REGIME).
@@ -173,16 +175,18 @@ fn main() -> anyhow::Result<()> {
 
 /// `error`, and for a backbone that is missing or unsuitable, the command that pretrains one.
 fn with_command(error: ClassifyError) -> anyhow::Error {
-    let command = match &error {
-        ClassifyError::CharacterGpt { .. } | ClassifyError::WrongBackbone { backbone: "gpt", .. } => {
-            "cargo run --release -p gpt -- train --bpe 2048 --out runs/gpt-bpe"
-        }
-        ClassifyError::WrongBackbone { backbone: "bert", .. } => {
-            "cargo run --release -p bert -- pretrain --out runs/bert-small"
-        }
+    let (command, flag) = match &error {
+        ClassifyError::CharacterGpt { .. } | ClassifyError::WrongBackbone { backbone: "gpt", .. } => (
+            "cargo run --release -p gpt -- train --bpe 2048 --out runs/gpt-bpe",
+            "--gpt",
+        ),
+        ClassifyError::WrongBackbone { backbone: "bert", .. } => (
+            "cargo run --release -p bert -- pretrain --out runs/bert-small",
+            "--bert",
+        ),
         _ => return error.into(),
     };
-    anyhow::anyhow!("{error}; pretrain one with `{command}`, then pass it as --from")
+    anyhow::anyhow!("{error}; pretrain one with `{command}`, then pass its directory as {flag}")
 }
 
 /// How the command line spells `value` (`last-block`).
@@ -229,7 +233,14 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| format!("runs/classify-{}-{}", args.backbone.name(), value_name(args.regime)).into());
-    let run = RunDir::open(&out, Start::from_flags(false, args.overwrite)).map_err(classify::ClassifyError::from)?;
+    let run = RunDir::open(&out, Start::from_flags(false, args.overwrite)).map_err(|error| match error {
+        // `train` has no --resume, which the kit's message offers: a run here is short, and starts again.
+        CheckpointError::AlreadyThere(dir) => anyhow::anyhow!(
+            "{} already holds a checkpoint: pass --overwrite to replace it, or another --out",
+            dir.display()
+        ),
+        error => classify::ClassifyError::from(error).into(),
+    })?;
     let collection = load_sms_spam(args.run.data.as_deref())?;
     let splits = split(&collection.messages, config.protocol, config.seed);
     print_data(&collection, &splits, config.protocol);
@@ -360,7 +371,9 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
     if args.seeds.is_empty() {
         bail!("--seeds is empty: give at least one seed, e.g. --seeds 1,2,3");
     }
-    std::fs::create_dir_all(&args.out)?;
+    // A run's directory, locked for this grid alone; it holds the grid's own files, never a checkpoint.
+    let _grid_dir = RunDir::open(&args.out, Start::Overwrite).map_err(classify::ClassifyError::from)?;
+    check_tables_are_the_grids(&args.out)?;
     let collection = load_sms_spam(args.run.data.as_deref())?;
     let splits: Vec<Splits> = args
         .seeds
@@ -407,8 +420,8 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
 /// Writes the summary table (results.md) and every run's row (results.csv) into `out`; returns the summary.
 fn write_tables(out: &Path, rows: &[ResultRow]) -> anyhow::Result<String> {
     let summary = markdown_table(&summarize(rows));
-    std::fs::write(out.join("results.md"), &summary)?;
-    std::fs::write(out.join("results.csv"), csv_table(rows))?;
+    std::fs::write(out.join(MARKDOWN_FILE), &summary)?;
+    std::fs::write(out.join(CSV_FILE), csv_table(rows))?;
     Ok(summary)
 }
 

@@ -69,6 +69,12 @@ impl Classifier {
             Backbone::Gpt(gpt) => gpt.hidden_states(tokens),
             Backbone::Bert(bert) => bert.forward(tokens, None, Some(padding.clone())),
         };
+        self.pool(hidden, padding)
+    }
+
+    /// The backbone's states `[batch, t, d]` pooled into one vector per message `[batch, d]`, as
+    /// [`Self::pooling`] says.
+    pub fn pool(&self, hidden: Tensor<3>, padding: Tensor<2, Bool>) -> Tensor<2> {
         let [batch, _, d] = hidden.dims();
         match self.pooling {
             Pooling::Last => {

@@ -10,6 +10,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 use common::DeviceFailed;
 use common::config::Checks;
+use common::data::sha256_hex;
 use common::metrics::Report;
 use common::rng::SplitMix64;
 use common::train::{Keep, LossPoint, Plan, Score, Task, Trainer, WarmupCosine, adamw};
@@ -239,16 +240,11 @@ impl<'a> Task for FineTuning<'a> {
     type State = ClassifierState;
     type Error = ClassifyError;
     const UNIT: &'static str = "examples";
+    const KIND: &'static str = "chapter 7's classifier (`classify train`)";
 
     fn batch(&mut self, step: usize, device: &Device) -> Result<Batch, ClassifyError> {
-        let (batch_size, steps_per_epoch) = (self.state.config.batch_size, self.steps_per_epoch());
-        if step.is_multiple_of(steps_per_epoch) {
-            self.order = self.train.iter().collect();
-            self.rng.shuffle(&mut self.order);
-        }
-        let first = (step % steps_per_epoch) * batch_size;
-        let chunk = &self.order[first..(first + batch_size).min(self.order.len())];
-        make_batch(&self.encoder, chunk, self.state.classifier.max_len, device)
+        let messages = self.messages(step);
+        make_batch(&self.encoder, &messages, self.state.classifier.max_len, device)
     }
 
     fn size(&self, batch: &Batch) -> usize {
@@ -311,9 +307,21 @@ impl<'a> Task for FineTuning<'a> {
 }
 // ANCHOR_END: task
 
-impl FineTuning<'_> {
+impl<'a> FineTuning<'a> {
     fn steps_per_epoch(&self) -> usize {
         self.train.len().div_ceil(self.state.config.batch_size)
+    }
+
+    /// The messages of step `step`'s batch: the next `batch_size` of the epoch's order, a new one shuffled at the
+    /// epoch's first step. Steps are taken in order.
+    pub fn messages(&mut self, step: usize) -> Vec<&'a Message> {
+        let (batch_size, steps_per_epoch) = (self.state.config.batch_size, self.steps_per_epoch());
+        if step.is_multiple_of(steps_per_epoch) {
+            self.order = self.train.iter().collect();
+            self.rng.shuffle(&mut self.order);
+        }
+        let first = (step % steps_per_epoch) * batch_size;
+        self.order[first..(first + batch_size).min(self.order.len())].to_vec()
     }
 }
 
@@ -330,9 +338,41 @@ pub fn fine_tune(
     progress: Option<&ProgressBar>,
     checkpoint: Option<&Path>,
 ) -> Result<FineTuned, ClassifyError> {
+    let mut trainer = trainer(config, pretrained, train, val, device)?;
+    let throughput = trainer.train(trainer.plan.max_steps, checkpoint, progress)?;
+    let best = *trainer.best_score().expect("every epoch is evaluated");
+    let trainable_params = trainer.task.state.trainable_params;
+    let train_seconds = throughput.seconds - throughput.eval_seconds;
+    Ok(FineTuned {
+        model: trainer.best.expect("the best model is kept"),
+        best_epoch: best.epoch,
+        epochs: trainer.evaluations,
+        history: trainer.history,
+        trainable_params,
+        examples_per_second: (train.len() * config.epochs) as f64 / train_seconds,
+        train_seconds,
+    })
+}
+
+/// The training loop of [`fine_tune`], set up and not started: the classifier under the regime, AdamW, the plan
+/// and chapter 7's task.
+pub fn trainer<'a>(
+    config: &FineTuneConfig,
+    pretrained: Pretrained,
+    train: &'a [Message],
+    val: &'a [Message],
+    device: &Device,
+) -> Result<Trainer<FineTuning<'a>>, ClassifyError> {
     Checks::new("fine-tuning configuration")
         .at_least("epochs", config.epochs, 1)
         .at_least("batch_size", config.batch_size, 1)
+        .at_least("max_len", config.max_len, 1)
+        .positive("learning_rate", config.learning_rate)
+        .non_negative("weight_decay", config.weight_decay)
+        .positive("grad_clip", config.grad_clip)
+        .in_range("head_dropout", config.head_dropout, 0.0, 1.0)
+        .at_least("lora.rank", config.lora.rank, 1)
+        .positive("lora.alpha", config.lora.alpha)
         .finish()?;
     if train.is_empty() || val.is_empty() {
         return Err(ClassifyError::EmptySplit);
@@ -365,6 +405,7 @@ pub fn fine_tune(
         dropout_seed: None,
         keep: Keep::Best,
     };
+    let tokenizer_file = pretrained.encoder.to_file()?;
     let task = FineTuning {
         state: ClassifierState {
             classifier: ClassifierSpec {
@@ -375,26 +416,16 @@ pub fn fine_tune(
             },
             config: config.clone(),
             trainable_params,
+            tokenizer_sha256: Some(sha256_hex(tokenizer_file.as_bytes())),
         },
-        tokenizer_file: pretrained.encoder.to_file()?,
+        tokenizer_file,
         encoder: pretrained.encoder,
         train,
         val,
         order: Vec::new(),
         rng: SplitMix64::new(config.seed),
     };
-    let mut trainer = Trainer::new(task, model, optimizer, plan, device);
-    let throughput = trainer.train(total_steps, checkpoint, progress)?;
-    let best = *trainer.best_score().expect("every epoch is evaluated");
-    let train_seconds = throughput.seconds - throughput.eval_seconds;
-    Ok(FineTuned {
-        model: trainer.best.expect("the best model is kept"),
-        best_epoch: best.epoch,
-        epochs: trainer.evaluations,
-        history: trainer.history,
-        trainable_params,
-        examples_per_second: (train.len() * config.epochs) as f64 / train_seconds,
-        train_seconds,
-    })
+    Ok(Trainer::new(task, model, optimizer, plan, device))
 }
+
 // ANCHOR_END: fine_tune

@@ -595,7 +595,7 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
         "{not_a_classifier}"
     );
     assert!(
-        not_a_classifier.to_string().contains("train --from"),
+        not_a_classifier.to_string().contains("`classify train --gpt DIR`"),
         "{not_a_classifier}"
     );
     let wrong = load_backbone(BackboneKind::Gpt, Some(bert_run.path()), &device)
@@ -603,6 +603,19 @@ fn a_checkpoint_predicts_what_the_model_did_and_other_directories_are_refused_cl
         .unwrap();
     assert!(matches!(wrong, ClassifyError::WrongBackbone { .. }), "{wrong}");
     assert!(wrong.to_string().contains("with byte-level BPE"), "{wrong}");
+    // Each says whose checkpoint it is rather than calling it damaged.
+    let bert_kind = "holds a checkpoint of chapter 6's BERT (`bert pretrain`), not of";
+    for error in [not_a_classifier.to_string(), wrong.to_string()] {
+        assert!(error.contains(bert_kind) && !error.contains("damaged"), "{error}");
+    }
+    let as_bert = bert::training::load_checkpoint(dir.path(), &inference)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        as_bert.contains("holds a checkpoint of chapter 7's classifier (`classify train`), not of chapter 6's BERT"),
+        "{as_bert}"
+    );
 }
 
 #[test]
@@ -627,4 +640,61 @@ fn a_classifier_on_flex_and_on_wgpu_gives_the_same_logits_and_step() {
     let (flex, wgpu) = (&results[0], &results[1]);
     assert!(max_abs_diff(&flex.0, &wgpu.0) < 1e-4, "logits differ");
     assert!(max_abs_diff(&flex.1, &wgpu.1) < 1e-5, "weights after one step differ");
+}
+
+/// A checkpoint's files are checked as a whole when loaded: a state.json naming another kind of backbone than its
+/// architecture (it panicked in `predict`), and a tokenizer copied from another classifier (it answered confidently
+/// from the wrong token ids), are errors naming the file.
+#[test]
+fn a_checkpoint_whose_files_do_not_belong_together_is_refused() {
+    let device = Device::flex().autodiff();
+    let messages = a_few_messages();
+    let (gpt_dir, bert_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let gpt_config = train_config(BackboneKind::Gpt, Regime::Head, 1);
+    fine_tune(
+        &gpt_config,
+        tiny_gpt(&device),
+        &messages,
+        &messages,
+        &device,
+        None,
+        Some(gpt_dir.path()),
+    )
+    .unwrap();
+    let bert_config = train_config(BackboneKind::Bert, Regime::Head, 1);
+    fine_tune(
+        &bert_config,
+        tiny_bert(&device),
+        &messages,
+        &messages,
+        &device,
+        None,
+        Some(bert_dir.path()),
+    )
+    .unwrap();
+    let inference = Device::flex();
+    checkpoint::load(bert_dir.path(), &inference).unwrap();
+
+    let tokenizer = |dir: &Path| dir.join(checkpoint::TOKENIZER_FILE);
+    let bert_tokenizer = std::fs::read(tokenizer(bert_dir.path())).unwrap();
+    std::fs::copy(tokenizer(gpt_dir.path()), tokenizer(bert_dir.path())).unwrap();
+    let error = checkpoint::load(bert_dir.path(), &inference).err().unwrap().to_string();
+    assert!(
+        error.contains("tokenizer.txt") && error.contains("not the tokenizer"),
+        "{error}"
+    );
+    std::fs::write(tokenizer(bert_dir.path()), bert_tokenizer).unwrap();
+
+    let state_file = bert_dir.path().join(common::train::checkpoint::STATE_FILE);
+    let state = std::fs::read_to_string(&state_file).unwrap();
+    std::fs::write(
+        &state_file,
+        state.replacen("\"backbone\": \"bert\"", "\"backbone\": \"gpt\"", 1),
+    )
+    .unwrap();
+    let error = checkpoint::load(bert_dir.path(), &inference).err().unwrap().to_string();
+    assert!(
+        error.contains("state.json") && error.contains("names a gpt backbone"),
+        "{error}"
+    );
 }

@@ -74,6 +74,7 @@ mod defaults {
 impl Gpt2Config {
     /// The configuration in `folder/config.json`.
     pub fn from_folder(folder: &Path) -> Result<Self, Gpt2Error> {
+        common::hub::check_model_type(folder, &["gpt2"])?;
         Ok(read_json(&folder.join("config.json"), "GPT-2 configuration")?)
     }
 

@@ -14,8 +14,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use common::cli::DeviceArgs;
-use gpt::bench::{peak_memory_bytes, sampling_throughput};
+use common::cli::{DeviceArgs, at_least_one};
+use common::device::peak_memory_bytes;
+use gpt::bench::sampling_throughput;
 use gpt::training::checkpoint::load_checkpoint;
 use gpt::{SamplingConfig, Tokenizer, generate};
 use gpt2::compare::{evaluate_held_out, validation_start};
@@ -56,7 +57,7 @@ struct CompareArgs {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Held-out lines to continue.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = at_least_one)]
     lines: usize,
 }
 
@@ -65,7 +66,7 @@ struct BenchArgs {
     #[command(flatten)]
     device: DeviceArgs,
     /// New tokens to generate after a one-token prompt, each way.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     new_tokens: usize,
 }
 
@@ -90,8 +91,9 @@ struct SampleArgs {
     /// 0 is greedy.
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
-    #[arg(long)]
-    top_k: Option<usize>,
+    /// Draw from the k likeliest tokens only (0: from all of them, as chapter 5's `sample`).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
     #[arg(long)]
     top_p: Option<f32>,
     #[arg(long, default_value_t = 0)]
@@ -110,7 +112,7 @@ struct PerplexityArgs {
     data: PathBuf,
     /// How far each window moves on (default: half the context, so every scored token has at least half a
     /// context before it).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     stride: Option<usize>,
 }
 
@@ -159,7 +161,7 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
         .with_temperature(args.temperature)
         .with_seed(args.seed)
         .with_use_cache(!args.no_cache);
-    config.top_k = args.top_k;
+    config.top_k = (args.top_k > 0).then_some(args.top_k);
     config.top_p = args.top_p;
     let started = Instant::now();
     let end = tokenizer.end_of_text();
@@ -187,6 +189,7 @@ fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(&args.data).with_context(|| format!("cannot read --data {}", args.data.display()))?;
     let ids = tokenizer.encode_with_end_of_text(&text);
+    // A context of one token has no half: a stride of 1 then.
     let stride = args.stride.unwrap_or(model.block_size() / 2).max(1);
     let started = Instant::now();
     let result = sliding_window_perplexity(&model, &ids, stride)?;

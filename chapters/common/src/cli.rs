@@ -67,15 +67,24 @@ pub struct RunArgs {
     pub overwrite: bool,
 }
 
-/// A `--max-iters` past the end of the configuration's schedule.
+/// A `--max-iters` the run cannot stop at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "--max-iters {until} is past the configuration's max_iters {max_iters}, where its learning-rate schedule ends: \
-     pass at most {max_iters}, or a --config file with a larger max_iters"
-)]
-pub struct PastTheSchedule {
-    pub until: usize,
-    pub max_iters: usize,
+pub enum MaxItersError {
+    #[error(
+        "--max-iters {until} is past the configuration's max_iters {max_iters}, where its learning-rate schedule \
+         ends: pass at most {max_iters}, or a --config file with a larger max_iters"
+    )]
+    PastTheSchedule { until: usize, max_iters: usize },
+    #[error(
+        "the run is at step {step} already, so --max-iters {until} leaves nothing to train: pass a --max-iters above \
+         {step}"
+    )]
+    NothingToTrain { until: usize, step: usize },
+    #[error(
+        "the run is at step {step}, its configuration's max_iters, so there is nothing left to train: it is \
+         finished (start a longer one with --overwrite, or in another --out)"
+    )]
+    Finished { step: usize },
 }
 
 impl RunArgs {
@@ -90,12 +99,39 @@ impl RunArgs {
         self.config.as_deref().unwrap_or(default)
     }
 
-    /// Where the run stops: `--max-iters`, or the configuration's `max_iters`, past which it may not go.
-    pub fn until(&self, max_iters: usize) -> Result<usize, PastTheSchedule> {
+    /// Where a run now at `step` stops: `--max-iters`, which must lie past the step and not past the
+    /// configuration's `max_iters`, or `max_iters` itself, which a finished run has reached.
+    pub fn until(&self, max_iters: usize, step: usize) -> Result<usize, MaxItersError> {
         match self.max_iters {
-            Some(until) if until > max_iters => Err(PastTheSchedule { until, max_iters }),
+            Some(until) if until > max_iters => Err(MaxItersError::PastTheSchedule { until, max_iters }),
+            Some(until) if until <= step => Err(MaxItersError::NothingToTrain { until, step }),
             Some(until) => Ok(until),
+            None if max_iters <= step => Err(MaxItersError::Finished { step }),
             None => Ok(max_iters),
         }
+    }
+}
+
+/// clap's parser for a flag that must be a finite number above 0 (a learning rate, LoRA's α): the flag's error
+/// names its range, instead of a run that diverges or trains backwards.
+pub fn positive_number(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("{value} is out of range: give a finite number above 0"))
+    }
+}
+
+/// clap's parser for a count that must be at least 1 (epochs, LoRA's rank).
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    let value: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number"))?;
+    if value >= 1 {
+        Ok(value)
+    } else {
+        Err("0 is out of range: give at least 1".to_string())
     }
 }

@@ -58,6 +58,8 @@ pub const OFFLINE_ENV: &str = "LLM_OFFLINE";
 pub enum DataError {
     #[error("--data {path}: no such file; check the path, or leave --data out to use the cached download")]
     ExplicitPathMissing { path: PathBuf },
+    #[error("--data {path} is a directory: give the file itself, or leave --data out to use the cached download")]
+    ExplicitPathIsDirectory { path: PathBuf },
     #[error(
         "{path} is corrupt: its sha256 is {actual}, expected {expected}. Delete it and run again to download it \
          afresh, or replace it with a copy of {url}"
@@ -69,24 +71,30 @@ pub enum DataError {
         actual: String,
     },
     #[error(
-        "{file_name} is not in {dir} and downloads are off ({OFFLINE_ENV} is set). Download {url} and save it as \
-         {dir}/{file_name}, point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH (--model DIR \
-         for a model's folder)"
+        "{file_name} is not in {} and downloads are off ({OFFLINE_ENV} is set). Download {url} and {}, point \
+         {DATA_DIR_ENV} at a directory holding it, or pass --data PATH (--model DIR for a model's folder)",
+        dir.display(),
+        save_advice(dir, file_name, *member)
     )]
     Offline {
         file_name: String,
         dir: PathBuf,
         url: String,
+        /// The archive's member that is the file, when the URL is an archive.
+        member: Option<&'static str>,
     },
     #[error(
-        "could not download {url}: {reason}. If this machine is offline, save that file as {dir}/{file_name}, \
-         point {DATA_DIR_ENV} at a directory holding it, or pass --data PATH (--model DIR for a model's folder)"
+        "could not download {url}: {reason}. If this machine is offline, get it elsewhere and {}, point \
+         {DATA_DIR_ENV} at a directory holding it, or pass --data PATH (--model DIR for a model's folder)",
+        save_advice(dir, file_name, *member)
     )]
     Download {
         url: String,
         reason: String,
         dir: PathBuf,
         file_name: String,
+        /// The archive's member that is the file, when the URL is an archive.
+        member: Option<&'static str>,
     },
     #[error("downloaded {url} but its sha256 is {actual}, expected {expected}; nothing was saved. Try again later")]
     DownloadCorrupt {
@@ -99,12 +107,31 @@ pub enum DataError {
     )]
     ModelFolderMissing { path: PathBuf },
     #[error(
-        "{folder} has no {file_name}: a Hugging Face model folder holds config.json, model.safetensors and \
-         tokenizer.json (save_pretrained writes the first two, the tokenizer's save_pretrained the third)"
+        "{folder} has no {file_name}: a Hugging Face model folder holds config.json and model.safetensors \
+         (save_pretrained writes them) beside its tokenizer's files (tokenizer.json, or vocab.json and merges.txt)"
     )]
     ModelFileMissing { folder: PathBuf, file_name: String },
+    #[error(
+        "{folder} holds a {found:?} model (config.json's model_type), and this command reads {expected}: give it a \
+         folder of that kind"
+    )]
+    OtherModelType {
+        folder: PathBuf,
+        found: String,
+        expected: &'static str,
+    },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+/// What to do with a download to put it where the loader looks: save it as `dir/file_name`, or, when it is an
+/// archive, take out its `member` and save that.
+fn save_advice(dir: &Path, file_name: &str, member: Option<&str>) -> String {
+    let target = dir.join(file_name);
+    match member {
+        None => format!("save it as {}", target.display()),
+        Some(member) => format!("take {member} out of that archive and save it as {}", target.display()),
+    }
 }
 
 impl DataFile {
@@ -116,12 +143,11 @@ impl DataFile {
     /// [`DataFile::locate`] with the data directory given, for tests and tools.
     pub fn locate_in(&self, explicit: Option<&Path>, dir: &Path) -> Result<PathBuf, DataError> {
         if let Some(path) = explicit {
-            return if path.is_file() {
-                Ok(path.to_path_buf())
-            } else {
-                Err(DataError::ExplicitPathMissing {
-                    path: path.to_path_buf(),
-                })
+            let path_buf = path.to_path_buf();
+            return match (path.is_file(), path.is_dir()) {
+                (true, _) => Ok(path_buf),
+                (false, true) => Err(DataError::ExplicitPathIsDirectory { path: path_buf }),
+                (false, false) => Err(DataError::ExplicitPathMissing { path: path_buf }),
             };
         }
         let path = dir.join(self.file_name);
@@ -142,6 +168,7 @@ impl DataFile {
                 file_name: self.file_name.into(),
                 dir: dir.into(),
                 url: self.url.into(),
+                member: self.archive_member,
             });
         }
         self.download_into(dir)?;
@@ -160,6 +187,7 @@ impl DataFile {
             reason,
             dir: dir.into(),
             file_name: self.file_name.into(),
+            member: self.archive_member,
         };
         eprintln!("downloading {} into {}", self.url, dir.display());
         download_checked(
@@ -360,11 +388,29 @@ mod tests {
         assert!(matches!(err, DataError::Download { .. }), "{err:?}");
         let message = err.to_string();
         assert!(
-            message.contains(&format!("save that file as {}/small.txt", dir.path().display())),
+            message.contains(&format!("save it as {}", dir.path().join("small.txt").display())),
             "{message}"
         );
         assert!(message.contains("--data PATH"), "{message}");
         assert!(!dir.path().join("small.txt").exists(), "no partial file is left behind");
+        // An archive's download is not the file: the advice says which member to take out of it.
+        let archive = DataFile {
+            url: "http://127.0.0.1:9/small.zip",
+            archive_member: Some("SMALL"),
+            ..small_file()
+        };
+        let message = archive.locate_in(None, dir.path()).unwrap_err().to_string();
+        let advice = format!(
+            "take SMALL out of that archive and save it as {}",
+            dir.path().join("small.txt").display()
+        );
+        assert!(message.contains(&advice), "{message}");
+        // A directory where the file is expected is named as one, not as missing.
+        let message = small_file()
+            .locate_in(Some(dir.path()), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("is a directory: give the file itself"), "{message}");
     }
 
     /// A URL serving `body` as `/small.txt` for one request, on the loopback address.

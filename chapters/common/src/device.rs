@@ -255,6 +255,48 @@ mod gpu {
     }
 }
 
+/// A training step that needs more memory than the machine has.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "a training step of this configuration needs about {:.1} GB and this machine has {:.1} GB: lower {lower}",
+    *needed as f64 / 1e9,
+    *total as f64 / 1e9
+)]
+pub struct TooLargeForMemory {
+    pub needed: u64,
+    pub total: u64,
+    /// The configuration's fields that shrink it, and why.
+    pub lower: &'static str,
+}
+
+/// An error, to give before any work, when a training step needing `needed` bytes cannot fit in the machine's
+/// memory (where it is known): better than a process the kernel kills once it has taken it all. `lower` names the
+/// fields that shrink the step.
+pub fn fits_in_memory(needed: u64, lower: &'static str) -> Result<(), TooLargeForMemory> {
+    match physical_memory_bytes() {
+        Some(total) if needed > total => Err(TooLargeForMemory { needed, total, lower }),
+        _ => Ok(()),
+    }
+}
+
+/// The machine's memory in bytes (Linux's `MemTotal`); `None` elsewhere.
+pub fn physical_memory_bytes() -> Option<u64> {
+    proc_kib("/proc/meminfo", "MemTotal:")
+}
+
+/// The most resident memory this process has used so far (Linux's `VmHWM`), in bytes; `None` elsewhere.
+pub fn peak_memory_bytes() -> Option<u64> {
+    proc_kib("/proc/self/status", "VmHWM:")
+}
+
+/// The bytes of the `key` line of a Linux `/proc` file that counts in KiB (`MemTotal:   16384 kB`).
+fn proc_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|line| line.starts_with(key))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Mesa's Vulkan drivers print `XDG_RUNTIME_DIR is invalid or not set` once per driver when that variable names
 /// no directory (in a container, on a CI runner, under `sudo`): probing for a GPU on such a machine would print it
 /// half a dozen times. This gives them a private directory (mode 0700, as the XDG specification asks) instead. It

@@ -99,12 +99,14 @@ pub fn download_listed(
         reason,
         dir: folder.into(),
         file_name: file_name.into(),
+        member: None,
     };
     if std::env::var(OFFLINE_ENV).is_ok_and(|v| v != "0") {
         return Err(DataError::Offline {
             file_name: missing[0].into(),
             dir: folder.into(),
             url: format!("{endpoint}/{repo}/resolve/{revision}/{}", missing[0]),
+            member: None,
         });
     }
     let listing: Vec<ListedFile> = ureq::get(&listing_url)
@@ -183,6 +185,30 @@ pub fn check_model_folder(folder: &Path) -> Result<(), DataError> {
             file_name: name.to_string(),
         }),
         None => Ok(()),
+    }
+}
+
+/// Checks that `folder` holds a `config.json` whose `model_type` (Hugging Face writes it in every model's) is one of
+/// `model_types`; a file without the field passes. Read before the weights, so that another kind of model's folder
+/// is named as such instead of as a weight it lacks.
+pub fn check_model_type(folder: &Path, model_types: &[&'static str]) -> Result<(), DataError> {
+    let path = folder.join("config.json");
+    if !path.is_file() {
+        return Err(DataError::ModelFileMissing {
+            folder: folder.to_path_buf(),
+            file_name: "config.json".into(),
+        });
+    }
+    let found = serde_json::from_slice::<serde_json::Value>(&read(&path)?)
+        .ok()
+        .and_then(|config| config.get("model_type")?.as_str().map(str::to_string));
+    match found {
+        Some(found) if !model_types.contains(&found.as_str()) => Err(DataError::OtherModelType {
+            folder: folder.to_path_buf(),
+            found,
+            expected: model_types[0],
+        }),
+        _ => Ok(()),
     }
 }
 

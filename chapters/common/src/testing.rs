@@ -119,6 +119,57 @@ impl Outcome {
             assert!(self.stderr.contains(needle), "{needle:?} not in: {}", self.stderr);
         }
     }
+    /// Panics unless every flag named on stderr outside a quoted command is one `program subcommand` accepts
+    /// ([`flags_of`]): advice in an error must point to a flag of the command that failed.
+    pub fn names_only_flags_of(&self, program: &str, subcommand: &str) -> &Self {
+        let accepted = flags_of(program, subcommand);
+        for flag in flags_named(&self.stderr) {
+            assert!(
+                accepted.contains(&flag),
+                "{flag} is not a flag of {subcommand}, yet its error names it: {}",
+                self.stderr
+            );
+        }
+        self
+    }
+}
+
+/// Every `--flag` the text names outside `backquoted commands` (another program's, which have flags of their own),
+/// once each, in order of appearance (`--lr=0` as `--lr`).
+pub fn flags_named(text: &str) -> Vec<String> {
+    let outside_quotes: String = text.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    let text = outside_quotes.as_str();
+    let mut flags: Vec<String> = Vec::new();
+    for (start, _) in text.match_indices("--") {
+        let name: String = text[start + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let flag = format!("--{}", name.trim_end_matches('-'));
+        let preceded_by_word = text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '-');
+        if name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && !preceded_by_word && !flags.contains(&flag) {
+            flags.push(flag);
+        }
+    }
+    flags
+}
+
+/// The flags `program subcommand` accepts: the options its `--help` lists, one per line that begins (after its
+/// indentation) with `-`, read before the option's description (`program` is the built binary's path).
+pub fn flags_of(program: &str, subcommand: &str) -> Vec<String> {
+    let output = std::process::Command::new(program)
+        .args([subcommand, "--help"])
+        .output()
+        .expect("the program runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .flat_map(|line| flags_named(line.split("  ").next().unwrap_or_default()))
+        .collect()
 }
 
 /// Serves `routes` (a path such as `/a/b.json` and its body) over HTTP on a free loopback port, answering 404 for
@@ -150,4 +201,15 @@ pub fn serve_on_loopback(routes: Vec<(String, Vec<u8>)>, requests: usize) -> Str
         }
     });
     base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flags_named;
+
+    #[test]
+    fn flags_are_read_outside_quoted_commands_once_each() {
+        let text = "pass --lr=0.1 or --out DIR (see `gpt train --bpe 2048`); --out again, not x--y, nor -- alone";
+        assert_eq!(flags_named(text), ["--lr", "--out"]);
+    }
 }

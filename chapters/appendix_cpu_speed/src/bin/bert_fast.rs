@@ -2,13 +2,11 @@
 //! `cargo run --release -p cpu_speed --bin bert-fast -- bench --config small`. Both start from the same weights and
 //! batches; each round times `--steps` steps of one, then of the other, after 5 untimed ones.
 
-use anyhow::{Context, bail};
 use bert::RunConfig;
 use bert::data::split_sequences;
 use bert::training::{MaskedLanguageModeling, learn_vocab, trainer};
 use clap::{Args, Parser, Subcommand};
-use common::cli::DeviceArgs;
-use common::train::Throughput;
+use cpu_speed::bench::Turns;
 use cpu_speed::bert::{fast, with_shards};
 
 /// mimalloc keeps the memory of freed tensors for the next ones (see chapter 5's `main.rs`).
@@ -31,29 +29,19 @@ enum Command {
 #[derive(Args, Debug)]
 struct BenchArgs {
     #[command(flatten)]
-    device: DeviceArgs,
+    turns: Turns,
     /// A preset (small, tiny) or a JSON file of a `RunConfig`.
     #[arg(long, default_value = "small")]
     config: String,
-    /// Timed steps of each, per round.
-    #[arg(long, default_value_t = 20)]
-    steps: usize,
-    /// Rounds: chapter 6's code then the kernels, then the other way round, and so on.
-    #[arg(long, default_value_t = 2)]
-    rounds: usize,
-    /// Slices each batch is split in on the kernels (default: one per core on the CPU, one on a GPU).
-    #[arg(long)]
-    slices: Option<usize>,
     #[arg(long)]
     data: Option<std::path::PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
+    cpu_speed::memory::keep_freed_memory();
     let Command::Bench(args) = Cli::parse().command;
-    if args.steps == 0 || args.rounds == 0 || args.slices == Some(0) {
-        bail!("--steps, --rounds and --slices must each be at least 1");
-    }
-    let device = args.device.announce()?.device.autodiff();
+    let turns = &args.turns;
+    let device = turns.device.announce()?.device.autodiff();
     let config = RunConfig::named_or_read(&args.config)?;
     let text = tokens::data::load_tiny_shakespeare(args.data.as_deref())?;
     let vocab = learn_vocab(&text, &config)?;
@@ -68,31 +56,17 @@ fn main() -> anyhow::Result<()> {
         config.model.hidden_dropout_prob,
         config.model.attention_probs_dropout_prob
     );
-    // Milliseconds only: the kernels pad each slice on its own, so they compute fewer padded positions per batch.
-    let report = |name: &str, timed: Throughput| {
-        println!("{name}: {:.1} ms/step", 1000.0 * timed.seconds / args.steps as f64);
+    let chapter = || Ok(trainer(task()?, &device).time_steps(5, turns.steps)?);
+    let kernels = || {
+        let chapter = trainer(task()?, &device);
+        let mut kernels = match turns.slices {
+            Some(slices) => with_shards(chapter, slices),
+            None => fast(chapter),
+        };
+        Ok(kernels.time_steps(5, turns.steps)?)
     };
-    for round in 0..args.rounds {
-        let chapter = || -> anyhow::Result<Throughput> {
-            let timed = trainer(task()?, &device).time_steps(5, args.steps);
-            timed.context("timing chapter 6's code")
-        };
-        let kernels = || -> anyhow::Result<Throughput> {
-            let chapter = trainer(task()?, &device);
-            let mut kernels = match args.slices {
-                Some(slices) => with_shards(chapter, slices),
-                None => fast(chapter),
-            };
-            let timed = kernels.time_steps(5, args.steps);
-            timed.context("timing the appendix's kernels")
-        };
-        if round % 2 == 0 {
-            report("chapter 6's code", chapter()?);
-            report("the appendix's kernels", kernels()?);
-        } else {
-            report("the appendix's kernels", kernels()?);
-            report("chapter 6's code", chapter()?);
-        }
-    }
-    Ok(())
+    // Milliseconds only: the kernels pad each slice on its own, so they compute fewer padded positions per batch.
+    turns.take_turns("chapter 6's code", chapter, kernels, |name, timed| {
+        println!("{name}: {:.1} ms/step", 1000.0 * timed.seconds / timed.steps as f64);
+    })
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use common::rng::SplitMix64;
+use common::train::Task;
 use common::train::checkpoint;
 use common::train::engine::{Saved, read_saved};
 
@@ -27,7 +28,7 @@ pub struct SavedRun {
 
 /// The run saved in `path` (a run's directory or its checkpoint).
 pub fn open_run(path: &Path) -> Result<SavedRun, GptError> {
-    let (dir, saved) = read_saved(path, |state: &RunState| state.config.validate())?;
+    let (dir, saved) = read_saved(path, LanguageModeling::KIND, |state: &RunState| state.config.validate())?;
     let tokenizer = checkpoint::read_file(&dir, TOKENIZER_FILE)?;
     let tokenizer = Tokenizer::from_json(&String::from_utf8_lossy(&tokenizer), &dir.join(TOKENIZER_FILE))?;
     let model = &saved.task.config.model;

@@ -123,6 +123,29 @@ impl RunConfig {
         Ok(config)
     }
 
+    /// About how many bytes a training step holds at its peak, in float32: the parameters four times over
+    /// (weights, gradients, AdamW's two moments); what each block keeps for the backward pass at every position
+    /// of a batch, about 10 vectors of width d and the MLP's hidden layer twice (8d), and the attention's three rows
+    /// of h·t numbers, whose t² is what a long context costs; and the logits three times over (scores, softmax,
+    /// gradient), V per position. An estimate, as chapter 6's.
+    pub fn training_memory_bytes(&self) -> u64 {
+        let m = &self.model;
+        let (d, h, t, v) = (
+            m.n_embd as u64,
+            m.n_head as u64,
+            m.block_size as u64,
+            m.vocab_size as u64,
+        );
+        let positions = self.training.batch_size as u64 * t;
+        let per_position = (18 * d + 3 * h * t)
+            .saturating_mul(m.n_layer as u64)
+            .saturating_add(3 * v);
+        positions
+            .saturating_mul(per_position)
+            .saturating_add(4 * m.num_params() as u64)
+            .saturating_mul(4)
+    }
+
     /// Both halves checked ([`GptConfig::validate`], [`TrainingConfig::validate`]), every invalid field named.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         let (model, training) = (self.model.validate(), self.training.validate());
@@ -138,6 +161,9 @@ impl RunConfig {
 }
 // ANCHOR_END: presets
 
+/// The longest context a configuration may ask for (GPT-2's is 1,024).
+pub const MAX_CONTEXT: usize = 8192;
+
 // ANCHOR: validate
 impl GptConfig {
     /// The settings a GPT can be built with: at least one token, position, layer, head and dimension; heads that
@@ -146,6 +172,12 @@ impl GptConfig {
         Checks::new("model configuration")
             .at_least("vocab_size", self.vocab_size, 1)
             .at_least("block_size", self.block_size, 1)
+            .require(
+                self.block_size <= MAX_CONTEXT,
+                "block_size",
+                self.block_size,
+                &format!("at most {MAX_CONTEXT}: attention's memory grows with its square"),
+            )
             .at_least("n_layer", self.n_layer, 1)
             .at_least("n_head", self.n_head, 1)
             .at_least("n_embd", self.n_embd, 1)

@@ -103,6 +103,7 @@ impl Task for LanguageModeling {
     type State = RunState;
     type Error = GptError;
     const UNIT: &'static str = "tokens";
+    const KIND: &'static str = "chapter 5's GPT (`gpt train`)";
 
     /// `batch_size` windows of `block_size` tokens at random places of the training split.
     fn batch(&mut self, _step: usize, device: &Device) -> Result<Windows, GptError> {

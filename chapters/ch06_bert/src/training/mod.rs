@@ -59,10 +59,23 @@ impl engine::Score for MlmScore {
     }
 }
 
-/// What a checkpoint holds of the task besides the vocabulary: the configuration.
+/// What a checkpoint holds of the task besides the vocabulary: the configuration, and a fingerprint of the training
+/// sequences, so that a resume on other text is caught (a checkpoint written before it has none).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunState {
     pub config: RunConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_sha256: Option<String>,
+}
+
+/// The SHA-256 of `sequences`, each as its length and its ids (little-endian u32s).
+pub fn sequences_sha256(sequences: &[Vec<u32>]) -> String {
+    let mut bytes = Vec::new();
+    for sequence in sequences {
+        bytes.extend((sequence.len() as u32).to_le_bytes());
+        bytes.extend(sequence.iter().flat_map(|id| id.to_le_bytes()));
+    }
+    common::data::sha256_hex(&bytes)
 }
 
 /// Chapter 1's byte-level BPE learned on the training split of `text` ([`split_text`]), with the configuration's
@@ -133,6 +146,7 @@ impl Task for MaskedLanguageModeling {
     type State = RunState;
     type Error = BertError;
     const UNIT: &'static str = "tokens";
+    const KIND: &'static str = "chapter 6's BERT (`bert pretrain`)";
 
     /// The step's sequences ([`MaskedLanguageModeling::masked_sequences`]), padded into one batch.
     fn batch(&mut self, step: usize, device: &Device) -> Result<MaskedBatch, BertError> {
@@ -166,6 +180,7 @@ impl Task for MaskedLanguageModeling {
     fn state(&self) -> RunState {
         RunState {
             config: self.config.clone(),
+            train_sha256: Some(sequences_sha256(&self.train)),
         }
     }
 
@@ -245,16 +260,26 @@ pub fn resume(
     device: &Device,
     split: impl FnOnce(&BertVocab, &RunConfig) -> (Vec<Vec<u32>>, Vec<Vec<u32>>),
 ) -> Result<Trainer, BertError> {
-    let (dir, saved): (_, Saved<RunState, MlmScore>) = read_saved(path, |s: &RunState| s.config.validate())?;
+    let (dir, saved): (_, Saved<RunState, MlmScore>) =
+        read_saved(path, MaskedLanguageModeling::KIND, |s: &RunState| s.config.validate())?;
     let vocab = read_vocab(&dir)?;
     let (train, val) = split(&vocab, &saved.task.config);
+    if saved
+        .task
+        .train_sha256
+        .as_ref()
+        .is_some_and(|saved| *saved != sequences_sha256(&train))
+    {
+        return Err(BertError::OtherTrainingText);
+    }
     let task = MaskedLanguageModeling::new(saved.task.config.clone(), vocab, train, &val)?;
     trainer(task, device).resume(&dir, saved)
 }
 
 /// The model and vocabulary of a checkpoint, for inference (no autodiff, dropout off).
 pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(RunConfig, BertForMaskedLm, BertVocab), BertError> {
-    let (dir, saved): (_, Saved<RunState, MlmScore>) = read_saved(path, |s: &RunState| s.config.validate())?;
+    let (dir, saved): (_, Saved<RunState, MlmScore>) =
+        read_saved(path, MaskedLanguageModeling::KIND, |s: &RunState| s.config.validate())?;
     let vocab = read_vocab(&dir)?;
     let config = saved.task.config;
     let fresh = config.model.clone().with_dropout(0.0).init_masked_lm(device);

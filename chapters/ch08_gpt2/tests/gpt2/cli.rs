@@ -81,3 +81,77 @@ fn perplexity_scores_a_file_and_mistakes_say_what_to_do() {
     ])
     .failed(1, &["the stride is 41; it must be between 1 and the context, 40"]);
 }
+
+/// Degenerate counts are refused where clap reads them, naming the flag and its range (before, `--stride 0`
+/// silently became 1, `--lines 0` printed a ROUGE of 0, `--new-tokens 0` a rate of nothing); `sample --top-k 0`
+/// turns the filter off, as chapter 5's `sample` does, instead of an error that names itself as the way out.
+#[test]
+fn degenerate_counts_are_refused_and_top_k_0_means_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("text.txt");
+    std::fs::write(&text, "First Citizen: hear me speak.\n").unwrap();
+    let text = text.display().to_string();
+    gpt2(&["perplexity", "--model", &tiny_a(), "--data", &text, "--stride", "0"])
+        .failed(2, &["--stride", "at least 1"]);
+    gpt2(&["compare", "--run", &text, "--lines", "0"]).failed(2, &["--lines", "at least 1"]);
+    gpt2(&["bench", "--new-tokens", "0"]).failed(2, &["--new-tokens", "at least 1"]);
+    let sample = [
+        "sample",
+        "--model",
+        &tiny_a(),
+        "--prompt",
+        "First",
+        "--max-new-tokens",
+        "3",
+        "--top-k",
+        "0",
+    ];
+    gpt2(&sample).succeeded();
+}
+
+/// A model folder of another kind is named as such (its config.json's model_type), not as a weight it lacks, and a
+/// folder without config.json says which file is missing.
+#[test]
+fn another_kind_of_model_folder_is_named_as_such() {
+    let bert = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ch06_bert/fixtures/tiny_bert_mlm");
+    let bert = bert.display().to_string();
+    gpt2(&["sample", "--model", &bert, "--prompt", "a"]).failed(1, &["holds a \"bert\" model", "model_type"]);
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().display().to_string();
+    gpt2(&["sample", "--model", &empty, "--prompt", "a"]).failed(1, &["has no config.json"]);
+}
+
+/// Every flag an error names is one the failing `gpt2` command accepts: a folder that is not a model's, a text
+/// that is not there, runs that are not chapter 5's.
+#[test]
+fn every_flag_an_error_names_exists() {
+    let program = env!("CARGO_BIN_EXE_gpt2");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing").display().to_string();
+    let errors = [
+        ("sample", gpt2(&["sample", "--model", &missing, "--prompt", "a"])),
+        (
+            "perplexity",
+            gpt2(&["perplexity", "--model", &tiny_a(), "--data", &missing]),
+        ),
+        ("compare", gpt2(&["compare", "--run", &missing])),
+        (
+            "sample",
+            gpt2(&["sample", "--model", &tiny_a(), "--prompt", "a", "--top-p", "2"]),
+        ),
+    ];
+    for (subcommand, error) in &errors {
+        assert_ne!(error.code, Some(0), "{}", error.stdout);
+        error.names_only_flags_of(program, subcommand);
+    }
+    // Another chapter's run is named as such, not called damaged.
+    let classifier = dir.path().join("classifier");
+    std::fs::create_dir_all(classifier.join("checkpoint")).unwrap();
+    let state = r#"{"kind": "chapter 7's classifier (`classify train`)", "step": 3}"#;
+    std::fs::write(classifier.join("checkpoint").join("state.json"), state).unwrap();
+    let other = gpt2(&["compare", "--run", &classifier.display().to_string()]);
+    other.failed(
+        1,
+        &["holds a checkpoint of chapter 7's classifier", "not of chapter 5's GPT"],
+    );
+}

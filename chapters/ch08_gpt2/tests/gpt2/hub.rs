@@ -69,7 +69,7 @@ fn without_the_hub_the_error_says_where_the_files_go_and_other_names_are_refused
     let message = locate_in("gpt2-large", data.path(), NO_HUB).unwrap_err().to_string();
     let folder = data.path().join("models/gpt2-large");
     assert!(
-        message.contains(&format!("save that file as {}/config.json", folder.display())),
+        message.contains(&format!("save it as {}", folder.join("config.json").display())),
         "{message}"
     );
     assert!(message.contains("openai-community/gpt2-large"), "{message}");

@@ -155,5 +155,9 @@ fn folders_that_do_not_fit_are_errors_naming_the_problem() {
 
     let missing = tempfile::tempdir().unwrap();
     let err = load_gpt2(missing.path(), device).unwrap_err();
-    assert!(matches!(err, Gpt2Error::ConfigFile { .. }), "{err}");
+    assert!(
+        matches!(err, Gpt2Error::Data(common::DataError::ModelFileMissing { .. }))
+            && err.to_string().contains("config.json"),
+        "{err}"
+    );
 }

@@ -34,7 +34,7 @@ pub const STATE_FILE: &str = "state.json";
 /// What can go wrong saving or loading a checkpoint; each message names the file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("no checkpoint in {}: train one first (its --out is where it goes)", .0.display())]
+    #[error("no checkpoint in {}: train a run there first, or give the directory of one", .0.display())]
     Missing(PathBuf),
     #[error(
         "{} already holds a checkpoint: pass --resume to continue that run, --overwrite to start a new one that \
@@ -44,6 +44,18 @@ pub enum CheckpointError {
     AlreadyThere(PathBuf),
     #[error("{} is a file, not a directory: a run's --out must be a directory (new or existing)", .0.display())]
     NotADirectory(PathBuf),
+    #[error(
+        "{} is in use by another run ({holder} holds its lock, {}): wait for it to end, or pass another --out",
+        dir.display(),
+        dir.join(crate::train::run_dir::LOCK_FILE).display()
+    )]
+    Busy { dir: PathBuf, holder: String },
+    #[error(
+        "cannot lock {} for this run ({source}): a run's --out must be on a file system that can lock files, one \
+         run at a time",
+        path.display()
+    )]
+    Lock { path: PathBuf, source: std::io::Error },
     #[error(
         "{} holds files that no checkpoint writes ({}); a save replaces that directory as a whole, so it would \
          delete them: move them elsewhere",
@@ -57,6 +69,12 @@ pub enum CheckpointError {
         .0.display()
     )]
     NonFiniteWeights(PathBuf),
+    #[error("{} holds a checkpoint of {found}, not of {expected}: give this command a run of {expected}", dir.display())]
+    OtherKind {
+        dir: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("cannot read {}: {source}; is this a checkpoint directory?", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write the checkpoint {}: {source}", dir.display())]
@@ -208,25 +226,16 @@ pub fn read_file(dir: &Path, name: &str) -> Result<Vec<u8>, CheckpointError> {
 
 /// The chapter's state saved in `dir` (as returned by [`find`]).
 pub fn read_state<S: DeserializeOwned>(dir: &Path) -> Result<S, CheckpointError> {
-    serde_json::from_slice(&read_file(dir, STATE_FILE)?).map_err(|e| CheckpointError::Corrupt {
-        path: dir.join(STATE_FILE),
-        what: "training state",
-        message: e.to_string(),
-    })
+    serde_json::from_slice(&read_file(dir, STATE_FILE)?).map_err(|error| corrupt_state(dir, error))
 }
 
-/// The chapter's state saved in `dir` (as returned by [`find`]), whose configuration passes `validate`: a value
-/// edited or damaged into one no model can be built with is an error naming the field, not a panic later.
-pub fn read_valid_state<S: DeserializeOwned>(
-    dir: &Path,
-    validate: impl FnOnce(&S) -> Result<(), InvalidConfig>,
-) -> Result<S, CheckpointError> {
-    let state = read_state(dir)?;
-    validate(&state).map_err(|source| CheckpointError::InvalidConfig {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
-    Ok(state)
+/// The error for a `state.json` in `dir` that does not hold the state asked for.
+pub fn corrupt_state(dir: &Path, error: serde_json::Error) -> CheckpointError {
+    CheckpointError::Corrupt {
+        path: dir.join(STATE_FILE),
+        what: "training state",
+        message: error.to_string(),
+    }
 }
 
 /// The weights saved in `dir` (as returned by [`find`]) loaded into `fresh`, a model built from the checkpoint's
@@ -344,7 +353,7 @@ mod tests {
         let run = dir.path().join("run");
         let missing = find(&run).unwrap_err().to_string();
         assert!(
-            missing.contains("no checkpoint in") && missing.contains("--out"),
+            missing.contains("no checkpoint in") && missing.contains("train a run there first"),
             "{missing}"
         );
         save_version(&run, 5, 10);

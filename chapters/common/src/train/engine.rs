@@ -41,6 +41,9 @@ pub trait Task {
 
     /// What the progress bar counts a batch in (tokens, examples).
     const UNIT: &'static str;
+    /// What writes this task's checkpoints, as a user knows it ("chapter 5's GPT (`gpt train`)"): saved in them,
+    /// so that a command given another chapter's checkpoint says whose it is instead of calling it damaged.
+    const KIND: &'static str;
 
     /// The batch of step `step`, on `device`.
     fn batch(&mut self, step: usize, device: &Device) -> Result<Self::Batch, Self::Error>;
@@ -132,6 +135,9 @@ pub struct Plan {
 /// What a checkpoint's `state.json` holds: the loop's progress and the task's state.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Saved<S, E> {
+    /// The [`Task::KIND`] that wrote it (none in a checkpoint written before the kit saved it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     pub step: usize,
     pub history: Vec<LossPoint>,
     pub evaluations: Vec<E>,
@@ -400,6 +406,7 @@ impl<T: Task> Trainer<T> {
     pub fn save(&mut self, dir: &Path) -> Result<(), T::Error> {
         self.read_losses()?;
         let saved = Saved {
+            kind: Some(T::KIND.to_string()),
             step: self.step,
             history: self.history.clone(),
             evaluations: self.evaluations.clone(),
@@ -431,12 +438,39 @@ impl<T: Task> Trainer<T> {
 }
 
 /// The checkpoint directory of `path` (a run's directory or its checkpoint, see [`checkpoint::find`]) and the state
-/// saved there, whose task state passes `validate`.
+/// saved there ([`read_saved_state`]), whose task state passes `validate`: a value edited or damaged into one no
+/// model can be built with is an error naming the field, not a panic later.
 pub fn read_saved<S: DeserializeOwned, E: DeserializeOwned>(
     path: &Path,
+    kind: &str,
     validate: impl FnOnce(&S) -> Result<(), InvalidConfig>,
 ) -> Result<(std::path::PathBuf, Saved<S, E>), CheckpointError> {
     let dir = checkpoint::find(path)?;
-    let saved = checkpoint::read_valid_state(&dir, |saved: &Saved<S, E>| validate(&saved.task))?;
+    let saved: Saved<S, E> = read_saved_state(&dir, kind)?;
+    validate(&saved.task).map_err(|source| CheckpointError::InvalidConfig {
+        dir: dir.clone(),
+        source,
+    })?;
     Ok((dir, saved))
+}
+
+/// The state saved in the checkpoint directory `dir` (as [`checkpoint::find`] returns it), read once: one its
+/// `state.json` says another [`Task::KIND`] than `kind` wrote is an error naming both, not a damaged file.
+pub fn read_saved_state<S: DeserializeOwned, E: DeserializeOwned>(
+    dir: &Path,
+    kind: &str,
+) -> Result<Saved<S, E>, CheckpointError> {
+    let state: serde_json::Value = checkpoint::read_state(dir)?;
+    if let Some(found) = state
+        .get("kind")
+        .and_then(|found| found.as_str())
+        .filter(|found| *found != kind)
+    {
+        return Err(CheckpointError::OtherKind {
+            dir: dir.to_path_buf(),
+            found: found.to_string(),
+            expected: kind.to_string(),
+        });
+    }
+    serde_json::from_value(state).map_err(|error| checkpoint::corrupt_state(dir, error))
 }

@@ -16,8 +16,8 @@ pub struct LossPoint {
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 #[error(
     "the training loss is {loss} at step {step}: the run diverged, most often because the learning rate is too high \
-     for this model (lower learning_rate in the configuration, or lengthen the warm-up). Training stopped there and \
-     saved nothing from that step on: the last checkpoint is the last good one"
+     for this model (lower it, or lengthen the warm-up). Training stopped there and saved nothing from that step \
+     on: a checkpoint saved before it, if any, is kept"
 )]
 pub struct Diverged {
     pub step: usize,

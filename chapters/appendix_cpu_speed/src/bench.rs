@@ -1,0 +1,48 @@
+//! What the appendix's benchmarks share: rounds in which a chapter's code and the kernels take turns going first,
+//! on the same machine, so that a drift in its speed falls on both.
+
+use anyhow::Context;
+use common::cli::{DeviceArgs, at_least_one};
+use common::train::Throughput;
+
+/// The flags of a benchmark taking turns.
+#[derive(clap::Args, Debug)]
+pub struct Turns {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Timed steps of each, per round.
+    #[arg(long, default_value_t = 20, value_parser = at_least_one)]
+    pub steps: usize,
+    /// Rounds: the chapter's code then the kernels, then the other way round, and so on.
+    #[arg(long, default_value_t = 2, value_parser = at_least_one)]
+    pub rounds: usize,
+    /// Slices each batch is split in on the kernels (default: one per core on the CPU, one on a GPU).
+    #[arg(long, value_parser = at_least_one)]
+    pub slices: Option<usize>,
+}
+
+impl Turns {
+    /// Times `chapter` (the chapter's code, named `chapter_name`) and `kernels` in `rounds` rounds, the first
+    /// going first in even rounds, each timing given to `report` with its name.
+    pub fn take_turns(
+        &self,
+        chapter_name: &str,
+        chapter: impl Fn() -> anyhow::Result<Throughput>,
+        kernels: impl Fn() -> anyhow::Result<Throughput>,
+        report: impl Fn(&str, Throughput),
+    ) -> anyhow::Result<()> {
+        let kernels_name = "the appendix's kernels";
+        for round in 0..self.rounds {
+            let chapter = || chapter().with_context(|| format!("timing {chapter_name}"));
+            let kernels = || kernels().with_context(|| format!("timing {kernels_name}"));
+            if round % 2 == 0 {
+                report(chapter_name, chapter()?);
+                report(kernels_name, kernels()?);
+            } else {
+                report(kernels_name, kernels()?);
+                report(chapter_name, chapter()?);
+            }
+        }
+        Ok(())
+    }
+}
