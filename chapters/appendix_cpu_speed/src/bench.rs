@@ -22,8 +22,7 @@ pub struct Turns {
 }
 
 impl Turns {
-    /// Times `chapter` (the chapter's code, named `chapter_name`) and `kernels` in `rounds` rounds, the first
-    /// going first in even rounds, each timing given to `report` with its name.
+    /// [`take_turns`] for `self.rounds` rounds of training steps.
     pub fn take_turns(
         &self,
         chapter_name: &str,
@@ -31,18 +30,30 @@ impl Turns {
         kernels: impl Fn() -> anyhow::Result<Throughput>,
         report: impl Fn(&str, Throughput),
     ) -> anyhow::Result<()> {
-        let kernels_name = "the appendix's kernels";
-        for round in 0..self.rounds {
-            let chapter = || chapter().with_context(|| format!("timing {chapter_name}"));
-            let kernels = || kernels().with_context(|| format!("timing {kernels_name}"));
-            if round % 2 == 0 {
-                report(chapter_name, chapter()?);
-                report(kernels_name, kernels()?);
-            } else {
-                report(kernels_name, kernels()?);
-                report(chapter_name, chapter()?);
-            }
-        }
-        Ok(())
+        take_turns(self.rounds, chapter_name, chapter, kernels, report)
     }
+}
+
+/// Times `chapter` (the chapter's code, named `chapter_name`) and `kernels` in `rounds` rounds, the first going
+/// first in even rounds, each timing given to `report` with its name.
+pub fn take_turns<T>(
+    rounds: usize,
+    chapter_name: &str,
+    chapter: impl Fn() -> anyhow::Result<T>,
+    kernels: impl Fn() -> anyhow::Result<T>,
+    report: impl Fn(&str, T),
+) -> anyhow::Result<()> {
+    let kernels_name = "the appendix's kernels";
+    for round in 0..rounds {
+        let chapter = || chapter().with_context(|| format!("timing {chapter_name}"));
+        let kernels = || kernels().with_context(|| format!("timing {kernels_name}"));
+        if round % 2 == 0 {
+            report(chapter_name, chapter()?);
+            report(kernels_name, kernels()?);
+        } else {
+            report(kernels_name, kernels()?);
+            report(chapter_name, chapter()?);
+        }
+    }
+    Ok(())
 }

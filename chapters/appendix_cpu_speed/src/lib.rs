@@ -6,7 +6,8 @@
 //! loop as a task of its own ([`gpt`](mod@gpt)); its binary runs chapter 5's command line with them. Nothing here
 //! changes what is computed, only how:
 //!
-//! - [`gelu`]: GELU and its derivative in one vectorised loop, with a backward pass that is one product;
+//! - [`gelu`]: GELU (the exact form and GPT-2's tanh form) and its derivative in one vectorised loop, with a
+//!   backward pass that is one product;
 //! - [`causal_softmax`](mod@causal_softmax): the attention's scale, causal mask and softmax in one loop per row,
 //!   with no mask tensor, and a backward pass from the output alone;
 //! - [`attention`]: chapter 3's causal self-attention on that softmax;
@@ -14,7 +15,7 @@
 //!   its key (seed, step, site);
 //! - [`data_parallel`]: each batch split over the CPU's cores, one copy of the model per slice, the gradients
 //!   summed;
-//! - [`gpt`](mod@gpt): chapter 5's GPT and its training task on these kernels;
+//! - [`gpt`](mod@gpt): chapter 5's GPT, its training task and its sampler's passes on these kernels;
 //! - [`bert`](mod@bert): chapter 6's BERT and its pretraining task on them;
 //! - [`classify`](mod@classify): chapter 7's classifier and its fine-tuning task on them;
 //! - [`memory`]: the allocator told to keep freed memory for the next step's tensors;

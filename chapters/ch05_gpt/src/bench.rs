@@ -8,8 +8,7 @@ use common::rng::SplitMix64;
 use tokens::CharTokenizer;
 
 use crate::data::{TokenSplits, Tokenizer};
-use crate::generation::{SamplingConfig, generate};
-use crate::model::Gpt;
+use crate::generation::{Decoder, SamplingConfig, generate};
 
 /// Random token ids: throughput does not depend on what the tokens say, and a benchmark should not need the data.
 pub fn synthetic_tokens(vocab_size: usize, len: usize, seed: u64) -> TokenSplits {
@@ -30,7 +29,7 @@ pub fn synthetic_tokenizer(vocab_size: usize) -> Tokenizer {
 }
 
 /// New tokens per second generating `new_tokens` after a one-token prompt, with or without the KV cache.
-pub fn sampling_throughput(model: &Gpt, new_tokens: usize, use_cache: bool) -> f64 {
+pub fn sampling_throughput(model: &impl Decoder, new_tokens: usize, use_cache: bool) -> f64 {
     let config = SamplingConfig::new().with_use_cache(use_cache).with_top_k(Some(200));
     let started = Instant::now();
     let generation = generate(model, &[0], new_tokens, &config, |_| false).expect("a one-token prompt is valid");

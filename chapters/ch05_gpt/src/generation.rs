@@ -86,6 +86,37 @@ pub enum GenerationError {
     BadTopK,
 }
 
+/// The forward passes the sampler runs: [`Gpt`]'s own, or another computation of the same model that gives the
+/// same numbers (the book's appendix runs them on CPU kernels written for the job).
+pub trait Decoder {
+    /// The model whose weights and sizes the passes use.
+    fn gpt(&self) -> &Gpt;
+    /// [`Gpt::hidden_states`] of a window of tokens.
+    fn hidden_states(&self, tokens: Tensor<2, Int>) -> Tensor<3>;
+    /// [`Gpt::hidden_states_cached`]: the hidden states of new tokens that continue the cached ones.
+    fn hidden_states_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3>;
+    /// [`Gpt::lm_head`]: the logits of hidden states.
+    fn lm_head(&self, h: Tensor<3>) -> Tensor<3>;
+}
+
+impl Decoder for Gpt {
+    fn gpt(&self) -> &Gpt {
+        self
+    }
+
+    fn hidden_states(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        Gpt::hidden_states(self, tokens)
+    }
+
+    fn hidden_states_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
+        Gpt::hidden_states_cached(self, tokens, cache)
+    }
+
+    fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
+        Gpt::lm_head(self, h)
+    }
+}
+
 /// What [`generate`] made.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
@@ -104,33 +135,33 @@ pub struct Generation {
 /// the window slides, every position changes, and learned absolute positions force a recomputation of the
 /// window (models with relative positions, such as RoPE, can keep their cache).
 pub fn generate(
-    model: &Gpt,
+    model: &impl Decoder,
     prompt: &[u32],
     max_new_tokens: usize,
     config: &SamplingConfig,
     mut stop: impl FnMut(&[u32]) -> bool,
 ) -> Result<Generation, GenerationError> {
-    validate(model, prompt, config)?;
-    let device = model.embedding.token.weight.device();
-    let block_size = model.block_size();
+    validate(model.gpt(), prompt, config)?;
+    let device = model.gpt().embedding.token.weight.device();
+    let block_size = model.gpt().block_size();
     let prompt_tokens_dropped = prompt.len().saturating_sub(block_size);
     let mut sequence = prompt[prompt_tokens_dropped..].to_vec();
     let (mut rng, mut cache, mut new_tokens) = (SplitMix64::new(config.seed), KvCache::new(), Vec::new());
     while new_tokens.len() < max_new_tokens && !stop(&new_tokens) {
         let window = &sequence[sequence.len().saturating_sub(block_size)..];
-        let logits = if !config.use_cache {
-            // Only the last position's scores are drawn from: the head on it alone (nanoGPT's `x[:, [-1], :]`),
-            // saving the head at every other position: about 30% of a forward pass at GPT-2's sizes.
-            let h = model.hidden_states(token_tensor(window, &device));
-            let [batch, t, d] = h.dims();
-            model.lm_head(h.slice([0..batch, t - 1..t, 0..d]))
+        let h = if !config.use_cache {
+            model.hidden_states(token_tensor(window, &device))
         } else if cache.len() + 1 == window.len() {
-            model.forward_cached(token_tensor(&window[window.len() - 1..], &device), &mut cache)
+            model.hidden_states_cached(token_tensor(&window[window.len() - 1..], &device), &mut cache)
         } else {
             cache = KvCache::new(); // first step, or the window slid: start again from it
-            model.forward_cached(token_tensor(window, &device), &mut cache)
+            model.hidden_states_cached(token_tensor(window, &device), &mut cache)
         };
-        let next = draw(&next_token_probabilities(&last_logits(logits), config), &mut rng) as u32;
+        // Only the last position's scores are drawn from: the head on it alone (nanoGPT's `x[:, [-1], :]`),
+        // saving the head at every other position: about 30% of a forward pass at GPT-2's sizes.
+        let [batch, t, d] = h.dims();
+        let logits = model.lm_head(h.slice([0..batch, t - 1..t, 0..d]));
+        let next = draw(&next_token_probabilities(&host_values(logits), config), &mut rng) as u32;
         sequence.push(next);
         new_tokens.push(next);
     }
@@ -167,12 +198,7 @@ fn token_tensor(ids: &[u32], device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(ids, [1, len]), device)
 }
 
-/// The logits at the last position of the only sequence, as numbers on the host.
-fn last_logits(logits: Tensor<3>) -> Vec<f32> {
-    let [_, t, vocab] = logits.dims();
-    logits
-        .slice([0..1, t - 1..t, 0..vocab])
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("logits are f32")
+/// The logits `[1, 1, vocab]` of the one position drawn from, as numbers on the host.
+fn host_values(logits: Tensor<3>) -> Vec<f32> {
+    logits.into_data().try_to_vec::<f32>().expect("logits are f32")
 }

@@ -293,6 +293,12 @@ impl Gpt {
     /// # Panics
     /// If the cached and new tokens together exceed `block_size` (the caller crops; see [`crate::generation`]).
     pub fn forward_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
+        self.lm_head(self.hidden_states_cached(tokens, cache))
+    }
+
+    /// [`Gpt::hidden_states`] of `tokens` that continue the cached sequence: [`Gpt::forward_cached`] before the
+    /// head.
+    pub fn hidden_states_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
         let [_, t_new] = tokens.dims();
         let past = cache.len();
         assert!(
@@ -312,7 +318,7 @@ impl Gpt {
                 .forward(x, |h| cached_self_attention(&block.attention, h, layer_cache));
             x = block.around_mlp.forward(x, |h| block.mlp.forward(h));
         }
-        self.lm_head(self.final_norm.forward(x))
+        self.final_norm.forward(x)
     }
 }
 

@@ -71,6 +71,24 @@ mod defaults {
     }
 }
 
+/// GPT-2 124M's configuration: every field at its default, as in a `config.json` of `{}`.
+impl Default for Gpt2Config {
+    fn default() -> Self {
+        Self {
+            vocab_size: defaults::vocab_size(),
+            n_positions: defaults::n_positions(),
+            n_embd: defaults::n_embd(),
+            n_layer: defaults::n_layer(),
+            n_head: defaults::n_head(),
+            n_inner: None,
+            activation_function: defaults::activation_function(),
+            layer_norm_epsilon: defaults::layer_norm_epsilon(),
+            scale_attn_by_inverse_layer_idx: false,
+            tie_word_embeddings: true,
+        }
+    }
+}
+
 impl Gpt2Config {
     /// The configuration in `folder/config.json`.
     pub fn from_folder(folder: &Path) -> Result<Self, Gpt2Error> {

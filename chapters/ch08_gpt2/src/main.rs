@@ -208,8 +208,7 @@ fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
 
 fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let selected = args.device.announce()?;
-    let defaults: Gpt2Config = serde_json::from_str("{}")?;
-    let config = defaults.to_gpt()?;
+    let config = Gpt2Config::default().to_gpt()?;
     let model = config.init(&selected.device);
     println!(
         "GPT-2 124M's shape with random weights ({:.1}M parameters); {} new tokens after a one-token prompt, top-k 200",

@@ -9,13 +9,64 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::rng::SplitMix64;
 use common::testing::{backends, max_abs_diff, values};
-use cpu_speed::gpt::{fast, forward, with_shards};
-use gpt::GptConfig;
+use cpu_speed::gpt::{FastDecoder, fast, forward, lm_head, with_shards};
 use gpt::training::{cross_entropy, whole_split_loss};
+use gpt::{GptConfig, SamplingConfig, generate};
 use pytorch_fixture::{assert_matches_pytorch, train, trainer, weights};
+use transformer::Activation;
 
 fn ids(tokens: &[i64], device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(tokens.to_vec(), [1, tokens.len()]), device)
+}
+
+/// Chapter 5's sampler on the kernels writes what it writes on the chapter's passes: the same greedy tokens, and
+/// the same sampled ones for a seed, past the context (the window slides), for a GPT-2-like model (tanh GELU,
+/// biases) on both backends. Without the cache every step runs the kernels' window pass; with it, the decoder runs
+/// chapter 5's own cached pass, and the same tokens say the two paths fit together.
+#[test]
+fn the_sampler_on_the_kernels_writes_the_same_tokens() {
+    for (name, device) in backends() {
+        device.seed(8);
+        let config = GptConfig::new(17)
+            .with_block_size(12)
+            .with_n_layer(2)
+            .with_n_head(2)
+            .with_n_embd(16)
+            .with_bias(true)
+            .with_activation(Activation::GeluTanh);
+        let model = config.init(device);
+        for use_cache in [false, true] {
+            for temperature in [0.0, 1.0] {
+                let sampling = SamplingConfig::new()
+                    .with_temperature(temperature)
+                    .with_seed(3)
+                    .with_use_cache(use_cache);
+                let chapter = generate(&model, &[1, 2, 3], 20, &sampling, |_| false).unwrap();
+                let kernels = generate(&FastDecoder(&model), &[1, 2, 3], 20, &sampling, |_| false).unwrap();
+                assert_eq!(chapter, kernels, "{name}, cache {use_cache}, temperature {temperature}");
+            }
+        }
+    }
+}
+
+/// The head cut in one block of the vocabulary per core gives chapter 5's logits, in a pool of three threads (three
+/// uneven blocks of 101 tokens) on both backends.
+#[test]
+fn the_head_on_every_core_gives_the_chapters_logits() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    for (name, device) in backends() {
+        let model = GptConfig::new(101)
+            .with_block_size(8)
+            .with_n_layer(1)
+            .with_n_head(2)
+            .with_n_embd(16)
+            .init(device);
+        let h = Tensor::<3>::random([2, 3, 16], burn::tensor::Distribution::Normal(0.0, 1.0), device);
+        let chapter = values(model.lm_head(h.clone()));
+        let kernels = values(pool.install(|| lm_head(&model, h)));
+        let worst = max_abs_diff(&chapter, &kernels);
+        assert!(worst < 1e-5, "{name}: the logits differ by up to {worst:e}");
+    }
 }
 
 /// Every parameter's gradient in `grads`, in the model's order, as flat values.
@@ -35,18 +86,23 @@ impl burn::module::ModuleVisitor for ParameterGradients {
 }
 
 /// The appendix's kernels compute chapter 5's model: the logits agree to 1e-5 and every parameter's
-/// gradient to 1e-5, on both backends, for a model of two blocks (float rounding only: the fused kernels evaluate
-/// the same formulas in another order).
+/// gradient to 1e-5, on both backends, for a model of two blocks with either GELU, the exact one (chapter 5's) and
+/// the tanh form (GPT-2's, with biases) (float rounding only: the fused kernels evaluate the same formulas in
+/// another order).
 #[test]
 fn the_appendix_kernels_give_the_textbook_logits_and_gradients() {
-    for (name, device) in backends() {
+    let activations = [Activation::Gelu, Activation::GeluTanh];
+    for ((name, device), activation) in backends().iter().flat_map(|b| activations.map(|a| (b, a))) {
+        let name = format!("{name}, {activation:?}");
         let autodiff = device.clone().autodiff();
         autodiff.seed(21);
         let config = GptConfig::new(13)
             .with_block_size(9)
             .with_n_layer(2)
             .with_n_head(2)
-            .with_n_embd(16);
+            .with_n_embd(16)
+            .with_bias(activation == Activation::GeluTanh)
+            .with_activation(activation);
         let model = config.init(&autodiff);
         let mut rng = SplitMix64::new(5);
         let mut tokens = || (0..3 * 9).map(|_| rng.below(13) as i64).collect::<Vec<_>>();

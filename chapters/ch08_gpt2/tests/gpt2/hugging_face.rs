@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use common::testing::{backends, max_abs_diff, values};
 use gpt::{SamplingConfig, generate};
-use gpt2::{Gpt2Error, Gpt2Tokenizer, load_gpt2, sliding_window_perplexity};
+use gpt2::{Gpt2Config, Gpt2Error, Gpt2Tokenizer, load_gpt2, sliding_window_perplexity};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -160,4 +160,13 @@ fn folders_that_do_not_fit_are_errors_naming_the_problem() {
             && err.to_string().contains("config.json"),
         "{err}"
     );
+}
+
+/// A `config.json` of `{}` is GPT-2 124M, and so is the default configuration: 124,439,808 parameters, as
+/// `transformers` counts `GPT2LMHeadModel(GPT2Config())`'s.
+#[test]
+fn the_default_configuration_is_gpt2_124m() {
+    let from_empty_file: Gpt2Config = serde_json::from_str("{}").unwrap();
+    assert_eq!(Gpt2Config::default(), from_empty_file);
+    assert_eq!(Gpt2Config::default().to_gpt().unwrap().num_params(), 124_439_808);
 }
