@@ -9,7 +9,7 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::ClassifyError;
-use crate::backbones::{BackboneKind, load_backbone};
+use crate::backbones::{BackboneKind, Pretrained};
 use crate::baselines::{NaiveBayes, majority_label};
 use crate::data::{Label, Splits};
 use crate::model::Regime;
@@ -85,17 +85,17 @@ pub struct Experiment {
 }
 
 // ANCHOR: experiment
-/// Loads the backbone of `config` (from `from`), fine-tunes it on `splits.train` keeping the best epoch on
-/// `splits.val` (saved as a checkpoint in `checkpoint_dir`, if given), and scores that epoch on `splits.test`.
+/// Fine-tunes the `pretrained` backbone of `config` ([`crate::load_backbone`] loads it) on `splits.train`
+/// keeping the best epoch on `splits.val` (saved as a checkpoint in `checkpoint_dir`, if given), and scores that
+/// epoch on `splits.test`.
 pub fn run_experiment(
     config: &FineTuneConfig,
-    from: Option<&Path>,
+    pretrained: Pretrained,
     splits: &Splits,
     device: &Device,
     checkpoint_dir: Option<&Path>,
     progress: Option<&ProgressBar>,
 ) -> Result<Experiment, ClassifyError> {
-    let pretrained = load_backbone(config.backbone, from, device)?;
     let encoder = pretrained.encoder.clone();
     let max_len = config.max_len.min(pretrained.architecture.context());
     let run = fine_tune(

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use classify::ClassifyError;
-use classify::backbones::BackboneKind;
+use classify::backbones::{BackboneKind, load_backbone};
 use classify::checkpoint;
 use classify::data::{Collection, Label, Message, Protocol, Splits, load_sms_spam, split};
 use classify::experiment::{ResultRow, baseline_rows, experiment_row, run_experiment};
@@ -21,6 +21,7 @@ use classify::model::{Pooling, Regime};
 use classify::plots::write_pr_curves_svg;
 use classify::training::{FineTuneConfig, predict, report};
 use common::cli::{DeviceArgs, at_least_one, positive_number};
+use common::device::fits_in_memory;
 use common::figures::write_loss_curves;
 use common::metrics::{Report, average_precision, precision_recall_curve};
 use common::train::{CheckpointError, RunDir, Start, progress_bar};
@@ -244,11 +245,23 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let collection = load_sms_spam(args.run.data.as_deref())?;
     let splits = split(&collection.messages, config.protocol, config.seed);
     print_data(&collection, &splits, config.protocol);
+    let pretrained = load_backbone(args.backbone, args.run.from(args.backbone), &device).map_err(with_command)?;
+    let size = pretrained.architecture.size();
+    let needed = config.training_memory_bytes(&pretrained.architecture);
+    println!(
+        "backbone: {} parameters; {} trainable in the {} regime, the head's included; about {:.2} GB at the peak of \
+         a step",
+        size.total,
+        size.trainable(config.regime, &config.lora),
+        value_name(config.regime),
+        needed as f64 / 1e9
+    );
+    fits_in_memory(needed, "a smaller backbone, or another regime")?;
     let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
     let progress = progress_bar(steps, 0);
     let experiment = run_experiment(
         &config,
-        args.run.from(args.backbone),
+        pretrained,
         &splits,
         &device,
         Some(&run.checkpoint()),
@@ -397,9 +410,9 @@ fn grid(args: GridArgs) -> anyhow::Result<()> {
                 println!("{} {:?} seed {seed} ...", backbone.name(), regime);
                 let steps = splits.train.len().div_ceil(config.batch_size) * config.epochs;
                 let progress = progress_bar(steps, 0);
-                let experiment =
-                    run_experiment(&config, args.run.from(backbone), splits, &device, None, Some(&progress))
-                        .map_err(with_command)?;
+                let pretrained = load_backbone(backbone, args.run.from(backbone), &device).map_err(with_command)?;
+                let experiment = run_experiment(&config, pretrained, splits, &device, None, Some(&progress))
+                    .map_err(with_command)?;
                 progress.finish();
                 let row = experiment_row(&config, &experiment);
                 println!(

@@ -18,7 +18,7 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::ClassifyError;
-use crate::backbones::{BackboneKind, Pretrained, TextEncoder};
+use crate::backbones::{Architecture, BackboneKind, Pretrained, TextEncoder};
 use crate::checkpoint::{ClassifierSpec, ClassifierState, TOKENIZER_FILE};
 use crate::data::{Label, Message, Protocol};
 use crate::lora::LoraConfig;
@@ -72,6 +72,30 @@ impl FineTuneConfig {
             lora: LoraConfig::default(),
             seed: 1,
         }
+    }
+
+    /// About how many bytes a fine-tuning step on `architecture` holds at its peak, in float32: every weight, and
+    /// for the trainable ones a gradient and AdamW's two moments; and what the layers that gradients reach keep for
+    /// the backward pass at every position of a batch, as chapter 6 estimates it (about 10 vectors of width d, the
+    /// feed-forward network's hidden layer twice, three rows of attention scores per head). Gradients reach every
+    /// layer in full fine-tuning and LoRA (whose adapters sit in every layer), the last block alone in the
+    /// last-block regime, and none for the head alone, where only the layer being computed holds its activations.
+    pub fn training_memory_bytes(&self, architecture: &Architecture) -> u64 {
+        let size = architecture.size();
+        let (total, trainable) = (size.total as u64, size.trainable(self.regime, &self.lora) as u64);
+        let (d, d_ff, heads) = match architecture {
+            Architecture::Gpt(c) => (c.n_embd, 4 * c.n_embd, c.n_head),
+            Architecture::Bert(c) => (c.hidden_size, c.intermediate_size, c.num_attention_heads),
+        };
+        let layers_kept = match self.regime {
+            Regime::Head => 1,
+            Regime::LastBlock => 2.min(size.layers),
+            Regime::Lora | Regime::Full => size.layers,
+        } as u64;
+        let t = self.max_len.min(architecture.context()) as u64;
+        let per_position = (10 * d + 2 * d_ff) as u64 + 3 * heads as u64 * t;
+        let activations = (layers_kept * self.batch_size as u64 * t).saturating_mul(per_position);
+        activations.saturating_add(total + 3 * trainable).saturating_mul(4)
     }
 }
 

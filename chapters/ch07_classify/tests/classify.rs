@@ -479,6 +479,35 @@ fn each_regime_trains_exactly_its_closed_form_count_of_parameters() {
     );
 }
 
+/// The memory a run states before it starts: MiniLM-L6 fine-tuned whole holds its weights four times over (with
+/// their gradients and AdamW's moments) and the activations of 16 x 128 positions in its 6 layers; with the head
+/// alone, the weights once and one layer's activations; and the activations grow with the batch.
+#[test]
+fn the_memory_estimate_counts_the_trained_weights_and_the_activations() {
+    let minilm = Architecture::Bert(BertConfig::new(30522, 384, 6, 12, 512));
+    let estimate = |regime, batch_size| {
+        let mut config = FineTuneConfig::new(BackboneKind::Minilm, regime);
+        config.batch_size = batch_size;
+        config.training_memory_bytes(&minilm)
+    };
+    let total = minilm.size().total as u64;
+    // Per position: 10 d + 2 d_ff + 3 h t = 3,840 + 3,072 + 4,608 floats, for 16 x 128 positions in a layer.
+    let layer_activations = 16 * 128 * (3_840 + 3_072 + 4_608) * 4;
+    let full_trainable = minilm.size().trainable(Regime::Full, &LoraConfig::default()) as u64;
+    assert_eq!(
+        estimate(Regime::Full, 16),
+        6 * layer_activations + 4 * (total + 3 * full_trainable)
+    );
+    assert_eq!(estimate(Regime::Head, 16), layer_activations + 4 * (total + 3 * 770));
+    assert!(estimate(Regime::Head, 16) < estimate(Regime::LastBlock, 16));
+    assert!(estimate(Regime::LastBlock, 16) < estimate(Regime::Lora, 16));
+    assert!(estimate(Regime::Lora, 16) < estimate(Regime::Full, 16));
+    assert_eq!(
+        estimate(Regime::Full, 32) - estimate(Regime::Full, 16),
+        6 * layer_activations
+    );
+}
+
 /// The one `LowRank` adapter's factors and the base weight of the first layer's W^Q.
 fn first_query(model: &Classifier) -> (Tensor<2>, Option<(Tensor<2>, Tensor<2>, f64)>) {
     let Backbone::Bert(bert) = &model.backbone else {

@@ -65,6 +65,7 @@ fn train_then_eval_and_predict_from_the_checkpoint_and_a_one_row_grid() {
     train.succeeded();
     for needle in [
         "data: 40 distinct messages (1 exact repeats removed); 28 training, 4 validation, 8 test (2 spam)",
+        "parameters; 74498 trainable in the lora regime, the head's included; about 0.",
         "74498 trainable parameters",
         "epoch 1: train loss",
         "confusion (rows: true",
