@@ -48,6 +48,16 @@ pub const SMS_SPAM: DataFile = DataFile {
     archive_member: Some("SMSSpamCollection"),
 };
 
+/// Raschka's instruction data (*Build a Large Language Model (From Scratch)*, chapter 7, Apache-2.0): 1,100
+/// examples in the Alpaca format, a JSON array of `instruction` / `input` / `output` objects, pinned to the commit
+/// that last changed the file.
+pub const INSTRUCTION_DATA: DataFile = DataFile {
+    file_name: "instruction-data.json",
+    url: "https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/4ac480c9ae56ead3ba3bf71060ecbcd783bb8dc6/ch07/01_main-chapter-code/instruction-data.json",
+    sha256: "7e09a9af353722ca15c18bc580f093f9c39d3178335a75177319cb1e1d163944",
+    archive_member: None,
+};
+
 /// Environment variable naming the data directory.
 pub const DATA_DIR_ENV: &str = "LLM_DATA_DIR";
 /// Environment variable that, set to anything but `0`, forbids downloads.

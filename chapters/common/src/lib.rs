@@ -24,6 +24,6 @@ pub mod testing;
 pub mod train;
 pub mod weights;
 
-pub use data::{DataError, DataFile, SMS_SPAM, TINY_SHAKESPEARE};
+pub use data::{DataError, DataFile, INSTRUCTION_DATA, SMS_SPAM, TINY_SHAKESPEARE};
 pub use device::{DeviceChoice, DeviceError, DeviceFailed, SelectedDevice, every_backend, select_device};
 pub use display::show;
