@@ -9,6 +9,8 @@
 //! - [`collate`](mod@collate): examples as a batch of input and target windows, padded with the end-of-text token, whose padding
 //!   (and, as an option, prompt) targets are ignored;
 //! - [`loss`]: the cross-entropy over the targets that are not ignored;
+//! - [`tokenize`]: examples to ids with the backbone's tokenizer and an end-of-text token (added to chapter 5's
+//!   models, which have none);
 //! - [`synthetic`]: instructions whose answers a program checks exactly, with items, phrasings and a whole family
 //!   held out of training.
 
@@ -18,9 +20,11 @@ pub mod error;
 pub mod loss;
 pub mod prompt;
 pub mod synthetic;
+pub mod tokenize;
 
 pub use collate::{Batch, CollateError, IGNORE, TokenizedExample, collate};
 pub use data::{DataSplits, Example, InstructionDataError, load_instruction_data, parse_examples, split};
 pub use error::InstructError;
 pub use loss::masked_cross_entropy;
 pub use prompt::{PREAMBLE, format_prompt, prompt_and_response};
+pub use tokenize::{InstructionTokenizer, with_end_of_text};

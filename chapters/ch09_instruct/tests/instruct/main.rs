@@ -3,6 +3,7 @@
 //! module. One test binary for the chapter: each links burn.
 
 mod synthetic;
+mod tokenize;
 
 use burn::prelude::*;
 use common::testing::{backends, max_abs_diff, values};
