@@ -18,8 +18,9 @@ pub enum InstructionTokenizer {
     /// separate, so it has no end-of-text token: the first id past its vocabulary, V, becomes one, and the model
     /// gets a row for it ([`with_end_of_text`]).
     Chapter5(Tokenizer),
-    /// GPT-2's tokenizer, whose `<|endoftext|>` (50256) already separates its training documents.
-    Gpt2(Gpt2Tokenizer),
+    /// GPT-2's tokenizer, whose `<|endoftext|>` (50256) already separates its training documents (boxed: its
+    /// tables are large beside chapter 5's).
+    Gpt2(Box<Gpt2Tokenizer>),
 }
 
 impl InstructionTokenizer {

@@ -45,7 +45,7 @@ fn a_chapter_5_tokenizer_gets_an_end_of_text_id_past_its_vocabulary() {
 fn gpt2s_tokenizer_keeps_its_own_end_of_text() {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ch08_gpt2/fixtures/tiny_gpt2_a");
     let gpt2 = Gpt2Tokenizer::from_folder(&folder).unwrap();
-    let tokenizer = InstructionTokenizer::Gpt2(gpt2.clone());
+    let tokenizer = InstructionTokenizer::Gpt2(Box::new(gpt2.clone()));
     assert_eq!((tokenizer.end_of_text(), tokenizer.vocab_size()), (299, 300));
     let ids = tokenizer.tokenize(&example()).unwrap();
     assert_eq!(ids.response, gpt2.encode(&example().output));
