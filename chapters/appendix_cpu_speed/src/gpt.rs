@@ -7,14 +7,13 @@
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::train::{LossPoint, Task, Trainer as Engine, backpropagate};
-use gpt::generation::Decoder;
-use gpt::model::{Block, Gpt, KvCache};
+use gpt::model::{Block, Gpt};
 use gpt::training::{Evaluation, LanguageModeling, RunState, WindowLosses, Windows, cross_entropy};
 use gpt::{GptError, Trainer};
 use transformer::Activation;
 
 use crate::attention::causal_self_attention;
-use crate::data_parallel::{batch_gradients, cores_for, map_in_order, shards_for, slice_ranges};
+use crate::data_parallel::{batch_gradients, map_in_order, shards_for};
 use crate::gelu::{gelu, gelu_tanh};
 
 // ANCHOR: fast
@@ -45,47 +44,6 @@ pub fn block(block: &Block, x: Tensor<3>) -> Tensor<3> {
     })
 }
 // ANCHOR_END: fast
-
-// ANCHOR: decoder
-/// Chapter 5's sampler on the kernels: a window's hidden states by [`hidden_states`] (the no-cache path, whose
-/// every step runs the whole window), and the head by [`lm_head`] on every core; the cached step is chapter 5's
-/// own pass, whose one new query sees every cached key and so has no mask to fuse.
-pub struct FastDecoder<'a>(pub &'a Gpt);
-
-impl Decoder for FastDecoder<'_> {
-    fn gpt(&self) -> &Gpt {
-        self.0
-    }
-
-    fn hidden_states(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        hidden_states(self.0, tokens)
-    }
-
-    fn hidden_states_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
-        self.0.hidden_states_cached(tokens, cache)
-    }
-
-    fn lm_head(&self, h: Tensor<3>) -> Tensor<3> {
-        lm_head(self.0, h)
-    }
-}
-
-/// [`Gpt::lm_head`], h Eᵀ, with the vocabulary cut in one block of E's rows per core, the blocks' products
-/// computed at once. For the one position a sampler scores it is a matrix-vector product that reads all of E
-/// (GPT-2's 154 MB) for 2V d flops: bound by how fast memory is read, which one thread does at about half the
-/// speed of two.
-pub fn lm_head(model: &Gpt, h: Tensor<3>) -> Tensor<3> {
-    let e = model.embedding.token.weight.val();
-    let ([batch, t, d], [vocab, _]) = (h.dims(), e.dims());
-    let h = h.reshape([batch * t, d]);
-    let blocks = slice_ranges(vocab, cores_for(&e.device()));
-    let parallel = blocks.len() > 1;
-    let logits = map_in_order(blocks, parallel, |rows| {
-        h.clone().matmul(e.clone().slice(rows).transpose())
-    });
-    Tensor::cat(logits, 1).reshape([batch, t, vocab])
-}
-// ANCHOR_END: decoder
 
 // ANCHOR: task
 /// Chapter 5's task, its losses computed by [`forward`] and each batch split in `shards` slices computed at once

@@ -15,7 +15,8 @@
 //!   its key (seed, step, site);
 //! - [`data_parallel`]: each batch split over the CPU's cores, one copy of the model per slice, the gradients
 //!   summed;
-//! - [`gpt`](mod@gpt): chapter 5's GPT, its training task and its sampler's passes on these kernels;
+//! - [`gpt`](mod@gpt): chapter 5's GPT and its training task on these kernels;
+//! - [`generation`]: chapter 5's sampler on them, every product of a generation step on all cores;
 //! - [`bert`](mod@bert): chapter 6's BERT and its pretraining task on them;
 //! - [`classify`](mod@classify): chapter 7's classifier and its fine-tuning task on them;
 //! - [`memory`]: the allocator told to keep freed memory for the next step's tensors;
@@ -32,5 +33,6 @@ pub mod classify;
 pub mod data_parallel;
 pub mod dropout;
 pub mod gelu;
+pub mod generation;
 pub mod gpt;
 pub mod memory;

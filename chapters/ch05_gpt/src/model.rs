@@ -299,26 +299,43 @@ impl Gpt {
     /// [`Gpt::hidden_states`] of `tokens` that continue the cached sequence: [`Gpt::forward_cached`] before the
     /// head.
     pub fn hidden_states_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Tensor<3> {
-        let [_, t_new] = tokens.dims();
-        let past = cache.len();
-        assert!(
-            past + t_new <= self.block_size(),
-            "{past} cached + {t_new} new tokens exceed the context of {}",
-            self.block_size()
-        );
-        cache.layers.resize(self.blocks.len(), None);
-        let positions = match &self.embedding.position {
-            Some(learned) => learned.table.weight.val().slice(past..past + t_new), // P_past .. P_{past+t_new-1}
-            None => unreachable!("a GPT always has learned positions"),
-        };
-        let mut x = self.embedding.token.forward(tokens) + positions.unsqueeze::<3>();
-        for (block, layer_cache) in self.blocks.iter().zip(&mut cache.layers) {
+        let mut x = self.embed_after(tokens, cache.len());
+        for (block, layer_cache) in self.blocks.iter().zip(cache.layers_for(self.blocks.len())) {
             x = block
                 .around_attention
                 .forward(x, |h| cached_self_attention(&block.attention, h, layer_cache));
             x = block.around_mlp.forward(x, |h| block.mlp.forward(h));
         }
         self.final_norm.forward(x)
+    }
+}
+
+impl Gpt {
+    /// The input embedding of `tokens` standing after `past` earlier ones: E[x] + P_past .. P_{past+t-1}.
+    ///
+    /// # Panics
+    /// If the earlier and new tokens together exceed `block_size` (the caller crops; see [`crate::generation`]).
+    pub fn embed_after(&self, tokens: Tensor<2, Int>, past: usize) -> Tensor<3> {
+        let [_, t_new] = tokens.dims();
+        assert!(
+            past + t_new <= self.block_size(),
+            "{past} cached + {t_new} new tokens exceed the context of {}",
+            self.block_size()
+        );
+        let positions = match &self.embedding.position {
+            Some(learned) => learned.table.weight.val().slice(past..past + t_new), // P_past .. P_{past+t_new-1}
+            None => unreachable!("a GPT always has learned positions"),
+        };
+        self.embedding.token.forward(tokens) + positions.unsqueeze::<3>()
+    }
+}
+
+impl KvCache {
+    /// Every layer's keys and values, `None` for a layer that has seen nothing yet, for a model of `n_layers`:
+    /// what a cached pass reads and extends, layer by layer.
+    pub fn layers_for(&mut self, n_layers: usize) -> &mut [Option<(Tensor<4>, Tensor<4>)>] {
+        self.layers.resize(n_layers, None);
+        &mut self.layers
     }
 }
 

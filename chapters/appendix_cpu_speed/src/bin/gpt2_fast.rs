@@ -7,7 +7,7 @@
 use clap::{Args, Parser, Subcommand};
 use common::cli::{DeviceArgs, at_least_one};
 use cpu_speed::bench::take_turns;
-use cpu_speed::gpt::FastDecoder;
+use cpu_speed::generation::FastDecoder;
 use gpt::bench::sampling_throughput;
 use gpt2::Gpt2Config;
 

@@ -9,64 +9,14 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use common::rng::SplitMix64;
 use common::testing::{backends, max_abs_diff, values};
-use cpu_speed::gpt::{FastDecoder, fast, forward, lm_head, with_shards};
+use cpu_speed::gpt::{fast, forward, with_shards};
+use gpt::GptConfig;
 use gpt::training::{cross_entropy, whole_split_loss};
-use gpt::{GptConfig, SamplingConfig, generate};
 use pytorch_fixture::{assert_matches_pytorch, train, trainer, weights};
 use transformer::Activation;
 
 fn ids(tokens: &[i64], device: &Device) -> Tensor<2, Int> {
     Tensor::from_data(TensorData::new(tokens.to_vec(), [1, tokens.len()]), device)
-}
-
-/// Chapter 5's sampler on the kernels writes what it writes on the chapter's passes: the same greedy tokens, and
-/// the same sampled ones for a seed, past the context (the window slides), for a GPT-2-like model (tanh GELU,
-/// biases) on both backends. Without the cache every step runs the kernels' window pass; with it, the decoder runs
-/// chapter 5's own cached pass, and the same tokens say the two paths fit together.
-#[test]
-fn the_sampler_on_the_kernels_writes_the_same_tokens() {
-    for (name, device) in backends() {
-        device.seed(8);
-        let config = GptConfig::new(17)
-            .with_block_size(12)
-            .with_n_layer(2)
-            .with_n_head(2)
-            .with_n_embd(16)
-            .with_bias(true)
-            .with_activation(Activation::GeluTanh);
-        let model = config.init(device);
-        for use_cache in [false, true] {
-            for temperature in [0.0, 1.0] {
-                let sampling = SamplingConfig::new()
-                    .with_temperature(temperature)
-                    .with_seed(3)
-                    .with_use_cache(use_cache);
-                let chapter = generate(&model, &[1, 2, 3], 20, &sampling, |_| false).unwrap();
-                let kernels = generate(&FastDecoder(&model), &[1, 2, 3], 20, &sampling, |_| false).unwrap();
-                assert_eq!(chapter, kernels, "{name}, cache {use_cache}, temperature {temperature}");
-            }
-        }
-    }
-}
-
-/// The head cut in one block of the vocabulary per core gives chapter 5's logits, in a pool of three threads (three
-/// uneven blocks of 101 tokens) on both backends.
-#[test]
-fn the_head_on_every_core_gives_the_chapters_logits() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-    for (name, device) in backends() {
-        let model = GptConfig::new(101)
-            .with_block_size(8)
-            .with_n_layer(1)
-            .with_n_head(2)
-            .with_n_embd(16)
-            .init(device);
-        let h = Tensor::<3>::random([2, 3, 16], burn::tensor::Distribution::Normal(0.0, 1.0), device);
-        let chapter = values(model.lm_head(h.clone()));
-        let kernels = values(pool.install(|| lm_head(&model, h)));
-        let worst = max_abs_diff(&chapter, &kernels);
-        assert!(worst < 1e-5, "{name}: the logits differ by up to {worst:e}");
-    }
 }
 
 /// Every parameter's gradient in `grads`, in the model's order, as flat values.
