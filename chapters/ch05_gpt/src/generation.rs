@@ -28,14 +28,25 @@ pub struct SamplingConfig {
 /// The distribution the next token is drawn from: p_i ∝ exp(z_i / τ) over the tokens top-k and top-p
 /// keep, 0 elsewhere. With temperature 0, all the mass on the most likely token.
 pub fn next_token_probabilities(logits: &[f32], config: &SamplingConfig) -> Vec<f32> {
+    let keep = if config.temperature <= 0.0 {
+        1 // greedy: the most likely token alone
+    } else {
+        config.top_k.unwrap_or(logits.len()).clamp(1, logits.len())
+    };
+    // Most likely first, ties by the lower id. Only the `keep` first are needed in order: select them (linear
+    // time), then sort those alone, instead of sorting the whole vocabulary (50,257 tokens for GPT-2).
+    let most_likely_first = |&a: &usize, &b: &usize| logits[b].total_cmp(&logits[a]).then(a.cmp(&b));
     let mut order: Vec<usize> = (0..logits.len()).collect();
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a])); // most likely first; ties keep the lower id first
+    if keep < order.len() {
+        order.select_nth_unstable_by(keep - 1, most_likely_first);
+        order.truncate(keep);
+    }
+    order.sort_by(most_likely_first);
     let mut probabilities = vec![0.0; logits.len()];
     if config.temperature <= 0.0 {
         probabilities[order[0]] = 1.0;
         return probabilities;
     }
-    let keep = config.top_k.unwrap_or(logits.len()).clamp(1, logits.len());
     let max = logits[order[0]];
     let weights: Vec<f32> = order[..keep]
         .iter()

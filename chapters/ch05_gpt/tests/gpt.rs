@@ -206,6 +206,48 @@ proptest! {
             prop_assert!(p.iter().filter(|&&x| x > 0.0).count() <= k);
         }
     }
+
+    /// Selecting the top k before sorting them keeps exactly the tokens a sort of the whole vocabulary keeps, ties
+    /// (logits drawn from a few values) to the lower id: the same probabilities, greedy or not, with or without
+    /// top-p.
+    #[test]
+    fn selecting_the_top_k_is_sorting_everything(
+        logits in proptest::collection::vec((0u8..6).prop_map(|level| level as f32 * 0.5), 1..300),
+        temperature in prop_oneof![Just(0.0f32), 0.1f32..3.0],
+        top_k in proptest::option::of(1usize..310),
+        top_p in proptest::option::of(0.05f32..1.0),
+    ) {
+        let config = SamplingConfig::new().with_temperature(temperature).with_top_k(top_k).with_top_p(top_p);
+        prop_assert_eq!(next_token_probabilities(&logits, &config), sorting_everything(&logits, &config));
+    }
+}
+
+/// The sampler's rule with the whole vocabulary sorted, stably, most likely first.
+fn sorting_everything(logits: &[f32], config: &SamplingConfig) -> Vec<f32> {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    let mut probabilities = vec![0.0; logits.len()];
+    if config.temperature <= 0.0 {
+        probabilities[order[0]] = 1.0;
+        return probabilities;
+    }
+    let keep = config.top_k.unwrap_or(logits.len()).clamp(1, logits.len());
+    let max = logits[order[0]];
+    let weights: Vec<f32> = order[..keep]
+        .iter()
+        .map(|&i| ((logits[i] - max) / config.temperature).exp())
+        .collect();
+    let total: f32 = weights.iter().sum();
+    let mut kept_mass = 0.0;
+    for (&i, w) in order.iter().zip(&weights) {
+        if config.top_p.is_some_and(|top_p| kept_mass >= top_p) {
+            break;
+        }
+        probabilities[i] = w / total;
+        kept_mass += w / total;
+    }
+    probabilities.iter_mut().for_each(|p| *p /= kept_mass);
+    probabilities
 }
 
 #[test]
