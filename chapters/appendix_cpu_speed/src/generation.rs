@@ -5,6 +5,8 @@
 //! cut in one block of the weight's columns per core, the blocks computed at once. Without the cache the window
 //! runs through the same pass from an empty cache.
 
+use std::ops::Range;
+
 use burn::nn::Linear;
 use burn::prelude::*;
 use gpt::generation::Decoder;
@@ -45,12 +47,9 @@ impl Decoder for FastDecoder<'_> {
 pub fn linear_on_cores(linear: &Linear, x: Tensor<2>) -> Tensor<2> {
     let w = linear.weight.val();
     let [d_in, d_out] = w.dims();
-    let blocks = slice_ranges(d_out, cores_for(&w.device()));
-    let parallel = blocks.len() > 1;
-    let parts = map_in_order(blocks, parallel, |columns| {
+    let y = side_by_side_on_cores(d_out, &w.device(), |columns| {
         x.clone().matmul(w.clone().slice([0..d_in, columns]))
     });
-    let y = Tensor::cat(parts, 1);
     match &linear.bias {
         Some(bias) => y + bias.val().unsqueeze::<2>(),
         None => y,
@@ -62,12 +61,22 @@ pub fn lm_head(model: &Gpt, h: Tensor<3>) -> Tensor<3> {
     let e = model.embedding.token.weight.val();
     let ([batch, t, d], [vocab, _]) = (h.dims(), e.dims());
     let h = h.reshape([batch * t, d]);
-    let blocks = slice_ranges(vocab, cores_for(&e.device()));
-    let parallel = blocks.len() > 1;
-    let logits = map_in_order(blocks, parallel, |rows| {
+    let logits = side_by_side_on_cores(vocab, &e.device(), |rows| {
         h.clone().matmul(e.clone().slice(rows).transpose())
     });
-    Tensor::cat(logits, 1).reshape([batch, t, vocab])
+    logits.reshape([batch, t, vocab])
+}
+
+/// A product's columns 0..n, cut in one range per core of `device`, each range's columns computed by `block`,
+/// all at once, then set side by side.
+fn side_by_side_on_cores(
+    n: usize,
+    device: &Device,
+    block: impl Fn(Range<usize>) -> Tensor<2> + Send + Sync,
+) -> Tensor<2> {
+    let blocks = slice_ranges(n, cores_for(device));
+    let parallel = blocks.len() > 1;
+    Tensor::cat(map_in_order(blocks, parallel, block), 1)
 }
 // ANCHOR_END: on_cores
 
