@@ -11,6 +11,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 use common::DeviceFailed;
 use common::config::Checks;
 use common::data::sha256_hex;
+use common::device::layer_activation_floats;
 use common::metrics::Report;
 use common::rng::SplitMix64;
 use common::train::{Keep, LossPoint, Plan, Score, Task, Trainer, WarmupCosine, adamw};
@@ -76,8 +77,7 @@ impl FineTuneConfig {
 
     /// About how many bytes a fine-tuning step on `architecture` holds at its peak, in float32: every weight, and
     /// for the trainable ones a gradient and AdamW's two moments; and what the layers that gradients reach keep for
-    /// the backward pass at every position of a batch, as chapter 6 estimates it (about 10 vectors of width d, the
-    /// feed-forward network's hidden layer twice, three rows of attention scores per head). Gradients reach every
+    /// the backward pass at every position of a batch ([`layer_activation_floats`]). Gradients reach every
     /// layer in full fine-tuning and LoRA (whose adapters sit in every layer), the last block alone in the
     /// last-block regime, and none for the head alone, where only the layer being computed holds its activations.
     pub fn training_memory_bytes(&self, architecture: &Architecture) -> u64 {
@@ -92,9 +92,9 @@ impl FineTuneConfig {
             Regime::LastBlock => 2.min(size.layers),
             Regime::Lora | Regime::Full => size.layers,
         } as u64;
-        let t = self.max_len.min(architecture.context()) as u64;
-        let per_position = (10 * d + 2 * d_ff) as u64 + 3 * heads as u64 * t;
-        let activations = (layers_kept * self.batch_size as u64 * t).saturating_mul(per_position);
+        let t = self.max_len.min(architecture.context());
+        let per_position = layer_activation_floats(d, d_ff, heads, t);
+        let activations = (layers_kept * self.batch_size as u64 * t as u64).saturating_mul(per_position);
         activations.saturating_add(total + 3 * trainable).saturating_mul(4)
     }
 }

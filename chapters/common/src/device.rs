@@ -279,6 +279,14 @@ pub fn fits_in_memory(needed: u64, lower: &'static str) -> Result<(), TooLargeFo
     }
 }
 
+/// Floats one Transformer layer keeps for its backward pass at one position of a batch, by estimate: about 10
+/// vectors of width d (the projections, the attention's output, the norms' inputs and outputs), the feed-forward
+/// network's hidden layer of width d_ff twice (before and after its activation), and the attention's three rows
+/// of `heads`·t numbers (scores, weights, their dropout), whose t² over the batch is what a long context costs.
+pub fn layer_activation_floats(d: usize, d_ff: usize, heads: usize, t: usize) -> u64 {
+    10 * d as u64 + 2 * d_ff as u64 + 3 * heads as u64 * t as u64
+}
+
 /// The machine's memory in bytes (Linux's `MemTotal`); `None` elsewhere.
 pub fn physical_memory_bytes() -> Option<u64> {
     proc_kib("/proc/meminfo", "MemTotal:")

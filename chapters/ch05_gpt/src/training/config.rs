@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 use common::config::{Checks, InvalidConfig};
+use common::device::layer_activation_floats;
 use common::train::{Keep, Plan, WarmupCosine};
 
 use crate::GptError;
@@ -125,21 +126,14 @@ impl RunConfig {
 
     /// About how many bytes a training step holds at its peak, in float32: the parameters four times over
     /// (weights, gradients, AdamW's two moments); what each block keeps for the backward pass at every position
-    /// of a batch, about 10 vectors of width d and the MLP's hidden layer twice (8d), and the attention's three rows
-    /// of h·t numbers, whose t² is what a long context costs; and the logits three times over (scores, softmax,
-    /// gradient), V per position. An estimate, as chapter 6's.
+    /// of a batch ([`layer_activation_floats`], with the MLP's hidden layer 4d wide); and the logits three times
+    /// over (scores, softmax, gradient), V per position. An estimate, as chapter 6's.
     pub fn training_memory_bytes(&self) -> u64 {
         let m = &self.model;
-        let (d, h, t, v) = (
-            m.n_embd as u64,
-            m.n_head as u64,
-            m.block_size as u64,
-            m.vocab_size as u64,
-        );
-        let positions = self.training.batch_size as u64 * t;
-        let per_position = (18 * d + 3 * h * t)
+        let positions = self.training.batch_size as u64 * m.block_size as u64;
+        let per_position = layer_activation_floats(m.n_embd, 4 * m.n_embd, m.n_head, m.block_size)
             .saturating_mul(m.n_layer as u64)
-            .saturating_add(3 * v);
+            .saturating_add(3 * m.vocab_size as u64);
         positions
             .saturating_mul(per_position)
             .saturating_add(4 * m.num_params() as u64)

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use common::config::{Checks, InvalidConfig, read_json};
+use common::device::layer_activation_floats;
 use common::train::WarmupCosine;
 use serde::{Deserialize, Serialize};
 
@@ -96,20 +97,13 @@ impl RunConfig {
 
     /// About how many bytes a training step holds at its peak, in float32: the parameters four times over
     /// (weights, gradients, AdamW's two moments), and what each layer keeps for the backward pass at every
-    /// position of a batch: about 10 vectors of width d (the projections, the attention's output, the norms'
-    /// inputs and outputs), the feed-forward network's hidden layer twice (before and after its activation), and
-    /// the attention's three rows of h·t numbers (scores, weights, their dropout), whose t² is what a long context
-    /// costs. An estimate: for the `small` preset it says 0.3 GB where a run's process peaks at 0.5 to 0.6 GB.
+    /// position of a batch ([`layer_activation_floats`]). An estimate: for the `small` preset it says 0.3 GB where
+    /// a run's process peaks at 0.5 to 0.6 GB.
     pub fn training_memory_bytes(&self) -> u64 {
         let m = &self.model;
         let parameters = (m.num_encoder_params() + m.num_mlm_head_params()) as u64;
-        let (d, d_ff, h, t) = (
-            m.hidden_size,
-            m.intermediate_size,
-            m.num_attention_heads,
-            m.max_position_embeddings,
-        );
-        let per_position = (10 * d + 2 * d_ff) as u64 + 3 * h as u64 * t as u64;
+        let t = m.max_position_embeddings;
+        let per_position = layer_activation_floats(m.hidden_size, m.intermediate_size, m.num_attention_heads, t);
         let positions = self.training.batch_size as u64 * t as u64;
         let activations = (m.num_hidden_layers as u64)
             .saturating_mul(positions)
