@@ -1,6 +1,10 @@
 //! Everything that can stop chapter 9's commands, each message naming the fix.
 
-use common::DataError;
+use std::path::PathBuf;
+
+use common::config::InvalidConfig;
+use common::train::{CheckpointError, Diverged};
+use common::{DataError, DeviceFailed};
 
 use crate::collate::CollateError;
 use crate::data::InstructionDataError;
@@ -13,4 +17,43 @@ pub enum InstructError {
     Examples(#[from] InstructionDataError),
     #[error(transparent)]
     Collate(#[from] CollateError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    #[error(transparent)]
+    Device(#[from] DeviceFailed),
+    #[error(transparent)]
+    InvalidConfig(#[from] InvalidConfig),
+    #[error(transparent)]
+    Gpt(#[from] gpt::GptError),
+    #[error(transparent)]
+    Gpt2(#[from] gpt2::Gpt2Error),
+    #[error(transparent)]
+    Generation(#[from] gpt::generation::GenerationError),
+    #[error("{path} is not a {backbone} backbone ({message}): {hint}")]
+    WrongBackbone {
+        path: PathBuf,
+        backbone: &'static str,
+        message: String,
+        hint: &'static str,
+    },
+    #[error(
+        "{path} is not an instruction-tuned model's checkpoint ({message}); `instruct finetune` writes one into its \
+         --out (a chapter 5 pretraining run is a backbone: `instruct finetune --backbone gpt --from DIR`)"
+    )]
+    NotInstructed { path: PathBuf, message: String },
+    #[error(
+        "{path}: {message}; the checkpoint's files do not belong together: put back the run's own files, or fine-tune again"
+    )]
+    Inconsistent { path: PathBuf, message: String },
+    #[error(
+        "none of the {total} training examples fits the model's context of {context} tokens: use a backbone with a \
+         longer context (chapter 9's pretraining configuration has 192)"
+    )]
+    NothingFits { total: usize, context: usize },
+    #[error("the {split} split is empty: fine-tuning needs training and validation examples")]
+    EmptySplit { split: &'static str },
+    #[error("the instruction is empty: type what the model should do")]
+    EmptyInstruction,
 }

@@ -12,19 +12,32 @@
 //! - [`tokenize`]: examples to ids with the backbone's tokenizer and an end-of-text token (added to chapter 5's
 //!   models, which have none);
 //! - [`synthetic`]: instructions whose answers a program checks exactly, with items, phrasings and a whole family
-//!   held out of training.
+//!   held out of training;
+//! - [`backbone`]: the model fine-tuned: chapter 5's pretrained GPT, the same with random weights, or GPT-2;
+//! - [`training`]: the fine-tuning task on the training kit's loop, and [`checkpoint`] to read its result back;
+//! - [`respond`](mod@respond): greedy answers that stop at the end-of-text token;
+//! - [`evaluate`]: exact match per synthetic family, ROUGE-L and the responses file for a judge;
+//! - [`experiment`]: the chapter's table, over seeds.
 
+pub mod backbone;
+pub mod checkpoint;
 pub mod collate;
 pub mod data;
 pub mod error;
+pub mod evaluate;
+pub mod experiment;
 pub mod loss;
 pub mod prompt;
+pub mod respond;
 pub mod synthetic;
 pub mod tokenize;
+pub mod training;
 
 pub use collate::{Batch, CollateError, IGNORE, TokenizedExample, collate};
 pub use data::{DataSplits, Example, InstructionDataError, load_instruction_data, parse_examples, split};
 pub use error::InstructError;
 pub use loss::masked_cross_entropy;
 pub use prompt::{PREAMBLE, format_prompt, prompt_and_response};
+pub use respond::respond;
 pub use tokenize::{InstructionTokenizer, with_end_of_text};
+pub use training::{Dataset, FinetuneConfig};

@@ -4,12 +4,14 @@
 //! it trains on at three levels: new items, a new phrasing of a known instruction, and a whole new family.
 
 use common::rng::SplitMix64;
+use serde::{Deserialize, Serialize};
 use transformer::data::number_to_words;
 
 use crate::data::Example;
 
 /// The instruction families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Family {
     Reverse,
     Uppercase,

@@ -76,7 +76,8 @@ impl InstructionTokenizer {
 pub fn with_end_of_text(mut model: Gpt) -> Gpt {
     let e = model.embedding.token.weight.val();
     let mean = e.clone().mean_dim(0); // [1, d]
-    model.embedding.token.weight = Param::from_tensor(Tensor::cat(vec![e, mean], 0));
+    // Detached: the grown matrix is a new leaf of the graph, a parameter of its own.
+    model.embedding.token.weight = Param::from_tensor(Tensor::cat(vec![e, mean], 0).detach());
     model
 }
 // ANCHOR_END: end_of_text

@@ -2,6 +2,8 @@
 //! examples, and the masked loss against PyTorch's `cross_entropy(ignore_index=-100)`; the synthetic set in its own
 //! module. One test binary for the chapter: each links burn.
 
+mod cli;
+mod finetune;
 mod synthetic;
 mod tokenize;
 

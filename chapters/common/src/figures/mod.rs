@@ -3,7 +3,6 @@
 //! ([`loss_curve`]), heatmaps and confusion matrices ([`heatmap`]), lines with marked points, and the numbering of
 //! their axes ([`nice_ticks`], [`tick_label`]).
 
-use std::error::Error;
 use std::path::Path;
 
 use plotters::prelude::*;
@@ -72,7 +71,7 @@ where
 /// Rasterises an SVG document into a PNG file of the same size, on a white background, with the system's fonts (a
 /// machine without any gets the drawing without its labels).
 #[cfg(feature = "png")]
-pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn Error>> {
+pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     use resvg::{tiny_skia, usvg};
     let mut options = usvg::Options::default();
     options.fontdb_mut().load_system_fonts();
