@@ -274,7 +274,7 @@ fn every_notebook_runs_without_error_shows_figures_and_ends_with_exercises() {
 }
 
 /// The notebooks that build their chapter's mechanism in their own cells before they use the crate: all of them.
-const NOTEBOOKS_THAT_BUILD: [&str; 8] = [
+const NOTEBOOKS_THAT_BUILD: [&str; 9] = [
     "01_tokens_and_embeddings.ipynb",
     "02_self_attention.ipynb",
     "03_multi_head_attention.ipynb",
@@ -283,6 +283,7 @@ const NOTEBOOKS_THAT_BUILD: [&str; 8] = [
     "06_bert.ipynb",
     "07_classification.ipynb",
     "08_gpt2.ipynb",
+    "09_instruct.ipynb",
 ];
 
 /// A notebook that builds a mechanism checks it: at least eight code cells assert that what the notebook wrote

@@ -148,6 +148,29 @@ pub fn run_arm(arm: Arm, seed: u64, from: &Path, device: &Device) -> Result<ArmR
 }
 // ANCHOR_END: run_arm
 
+/// What a program scores without a model: for each family, the answer most frequent among its training examples,
+/// given to every question of that family (none for the held-out family, which has no training examples). Counting
+/// a letter is mostly answered "1".
+pub fn majority_baseline(seed: u64) -> [BTreeMap<Family, Accuracy>; 3] {
+    let set = synthetic_data(seed).set;
+    let mut answers: BTreeMap<Family, BTreeMap<&str, usize>> = BTreeMap::new();
+    for e in &set.train {
+        *answers.entry(e.family).or_default().entry(e.example.output.as_str()).or_default() += 1;
+    }
+    let most_frequent: BTreeMap<Family, &str> = answers
+        .iter()
+        .map(|(&family, counts)| (family, counts.iter().max_by_key(|(_, n)| **n).map_or("", |(a, _)| *a)))
+        .collect();
+    [&set.new_items, &set.new_phrasings, &set.new_family].map(|examples| {
+        let mut accuracy: BTreeMap<Family, Accuracy> = BTreeMap::new();
+        for e in examples {
+            let correct = usize::from(most_frequent.get(&e.family) == Some(&e.example.output.as_str()));
+            accuracy.entry(e.family).or_default().add(Accuracy { correct, total: 1 });
+        }
+        accuracy
+    })
+}
+
 /// Mean and sample standard deviation.
 pub fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
@@ -162,6 +185,21 @@ pub fn markdown_table(results: &[ArmResult]) -> String {
     let mut table = String::from(
         "| model | new items (%) | new phrasings (%) | new family (%) | validation loss | seeds |\n\
          |---|---|---|---|---|---|\n",
+    );
+    let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let baselines: Vec<[BTreeMap<Family, Accuracy>; 3]> = seeds.iter().map(|&seed| majority_baseline(seed)).collect();
+    let cell = |part: usize| {
+        let (mean, std) = mean_std(&baselines.iter().map(|b| 100.0 * overall(&b[part])).collect::<Vec<_>>());
+        format!("{mean:.1} ± {std:.1}")
+    };
+    table += &format!(
+        "| no model: each family's most frequent training answer | {} | {} | {} | | {} |\n",
+        cell(0),
+        cell(1),
+        cell(2),
+        seeds.len()
     );
     for arm in ARMS {
         let rows: Vec<&ArmResult> = results.iter().filter(|r| r.arm == arm).collect();

@@ -17,7 +17,7 @@
 //! - [`training`]: the fine-tuning task on the training kit's loop, and [`checkpoint`] to read its result back;
 //! - [`respond`](mod@respond): greedy answers that stop at the end-of-text token;
 //! - [`evaluate`]: exact match per synthetic family, ROUGE-L and the responses file for a judge;
-//! - [`experiment`]: the chapter's table, over seeds.
+//! - [`experiment`]: the chapter's table, over seeds, and [`plots`] its figures.
 
 pub mod backbone;
 pub mod checkpoint;
@@ -27,6 +27,7 @@ pub mod error;
 pub mod evaluate;
 pub mod experiment;
 pub mod loss;
+pub mod plots;
 pub mod prompt;
 pub mod respond;
 pub mod synthetic;

@@ -398,5 +398,7 @@ fn synthetic(args: SyntheticArgs) -> anyhow::Result<()> {
     let markdown = format!("{table}\nPer family ({}):\n\n{per_family}", best.describe());
     std::fs::write(args.out.join("results.md"), &markdown)?;
     println!("\n{markdown}");
+    let figure = instruct::plots::write_accuracy(&args.out, &results).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("figure: {}", figure.display());
     Ok(())
 }

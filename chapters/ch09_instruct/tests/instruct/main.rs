@@ -261,3 +261,12 @@ fn a_file_given_by_path_is_read_and_checked() {
         .to_string();
     assert!(missing.contains("no such file"), "{missing}");
 }
+
+/// The book's diagram of a collated batch is what `draw_batch_diagram` draws.
+#[test]
+fn the_batch_diagram_is_up_to_date() {
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/src/figures/ch09_batch.svg");
+    common::figures::assert_figure_up_to_date(&committed, |path| {
+        instruct::plots::write_batch_diagram_svg(path).unwrap()
+    });
+}

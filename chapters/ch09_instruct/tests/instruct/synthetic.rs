@@ -104,3 +104,18 @@ fn what_it_tests_on_is_held_out_of_training() {
         }
     }
 }
+
+/// The baseline without a model answers each family's most frequent training answer: counting a letter is "1" most
+/// often, so its accuracy is the share of "1" among the new items; a reversed word never repeats an answer of
+/// training (the test words are held out), so it scores nothing; nor does the held-out family.
+#[test]
+fn the_baseline_without_a_model_gives_each_familys_most_frequent_answer() {
+    let [new_items, _, new_family] = instruct::experiment::majority_baseline(1);
+    let set = instruct::experiment::synthetic_data(1).set;
+    let counts: Vec<&SyntheticExample> = set.new_items.iter().filter(|e| e.family == Family::CountLetter).collect();
+    let ones = counts.iter().filter(|e| e.example.output == "1").count();
+    assert_eq!(new_items[&Family::CountLetter].correct, ones);
+    assert_eq!(new_items[&Family::CountLetter].total, counts.len());
+    assert_eq!(new_items[&Family::Reverse].correct, 0);
+    assert!(new_family.values().all(|a| a.correct == 0));
+}
