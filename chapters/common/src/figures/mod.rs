@@ -74,7 +74,14 @@ where
 pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     use resvg::{tiny_skia, usvg};
     let mut options = usvg::Options::default();
-    options.fontdb_mut().load_system_fonts();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    // The figures ask for "sans-serif", which the font database maps to Arial: where Arial is not installed (most
+    // Linux machines), to the first of these that is, else every label would be left out.
+    let installed = |name: &str| fonts.faces().any(|face| face.families.iter().any(|(family, _)| family == name));
+    if let Some(family) = ["Arial", "DejaVu Sans", "Liberation Sans", "Helvetica"].into_iter().find(|f| installed(f)) {
+        fonts.set_sans_serif_family(family);
+    }
     let tree = usvg::Tree::from_str(svg, &options)?;
     let size = tree.size().to_int_size();
     let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("an empty figure")?;
