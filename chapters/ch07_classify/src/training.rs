@@ -416,12 +416,7 @@ pub fn trainer<'a>(
     // An evaluation after each epoch, the best model kept; dropout draws from the device's generator as it runs on.
     let plan = Plan {
         max_steps: total_steps,
-        schedule: WarmupCosine {
-            peak: config.learning_rate,
-            floor: config.learning_rate / 10.0,
-            warmup_steps: total_steps / 10,
-            decay_end: total_steps,
-        },
+        schedule: WarmupCosine::fine_tuning(config.learning_rate, total_steps),
         grad_clip: config.grad_clip,
         eval_interval: steps_per_epoch,
         evaluate_first: false,

@@ -155,7 +155,11 @@ pub fn majority_baseline(seed: u64) -> [BTreeMap<Family, Accuracy>; 3] {
     let set = synthetic_data(seed).set;
     let mut answers: BTreeMap<Family, BTreeMap<&str, usize>> = BTreeMap::new();
     for e in &set.train {
-        *answers.entry(e.family).or_default().entry(e.example.output.as_str()).or_default() += 1;
+        *answers
+            .entry(e.family)
+            .or_default()
+            .entry(e.example.output.as_str())
+            .or_default() += 1;
     }
     let most_frequent: BTreeMap<Family, &str> = answers
         .iter()
@@ -165,7 +169,10 @@ pub fn majority_baseline(seed: u64) -> [BTreeMap<Family, Accuracy>; 3] {
         let mut accuracy: BTreeMap<Family, Accuracy> = BTreeMap::new();
         for e in examples {
             let correct = usize::from(most_frequent.get(&e.family) == Some(&e.example.output.as_str()));
-            accuracy.entry(e.family).or_default().add(Accuracy { correct, total: 1 });
+            accuracy
+                .entry(e.family)
+                .or_default()
+                .add(Accuracy { correct, total: 1 });
         }
         accuracy
     })

@@ -27,12 +27,42 @@ pub fn draw_batch_diagram<DB: DrawingBackend>(
     let small = ("sans-serif", 13).into_font();
     // Example 1: prompt p1 p2 p3, response r1 r2; example 2: prompt q1, response s1. Windows of t = 5.
     let rows: [(&str, Vec<(&str, RGBColor)>); 6] = [
-        ("inputs 1", cells(&["p1", "p2", "p3", "r1", "r2"], &[PROMPT, PROMPT, PROMPT, RESPONSE, RESPONSE])),
-        ("targets 1", cells(&["p2", "p3", "r1", "r2", "eot"], &[PROMPT, PROMPT, RESPONSE, RESPONSE, END])),
-        ("loss counts", cells(&["", "", "r1", "r2", "eot"], &[IGNORED, IGNORED, RESPONSE, RESPONSE, END])),
-        ("inputs 2", cells(&["q1", "s1", "eot", "eot", "eot"], &[PROMPT, RESPONSE, END, END, END])),
-        ("targets 2", cells(&["s1", "eot", "-100", "-100", "-100"], &[RESPONSE, END, IGNORED, IGNORED, IGNORED])),
-        ("loss counts", cells(&["s1", "eot", "", "", ""], &[RESPONSE, END, IGNORED, IGNORED, IGNORED])),
+        (
+            "inputs 1",
+            cells(
+                &["p1", "p2", "p3", "r1", "r2"],
+                &[PROMPT, PROMPT, PROMPT, RESPONSE, RESPONSE],
+            ),
+        ),
+        (
+            "targets 1",
+            cells(
+                &["p2", "p3", "r1", "r2", "eot"],
+                &[PROMPT, PROMPT, RESPONSE, RESPONSE, END],
+            ),
+        ),
+        (
+            "loss counts",
+            cells(
+                &["", "", "r1", "r2", "eot"],
+                &[IGNORED, IGNORED, RESPONSE, RESPONSE, END],
+            ),
+        ),
+        (
+            "inputs 2",
+            cells(&["q1", "s1", "eot", "eot", "eot"], &[PROMPT, RESPONSE, END, END, END]),
+        ),
+        (
+            "targets 2",
+            cells(
+                &["s1", "eot", "-100", "-100", "-100"],
+                &[RESPONSE, END, IGNORED, IGNORED, IGNORED],
+            ),
+        ),
+        (
+            "loss counts",
+            cells(&["s1", "eot", "", "", ""], &[RESPONSE, END, IGNORED, IGNORED, IGNORED]),
+        ),
     ];
     let (left, width, height) = (150, 64, 30);
     for (r, (label, row)) in rows.iter().enumerate() {
@@ -41,7 +71,10 @@ pub fn draw_batch_diagram<DB: DrawingBackend>(
         for (i, (text, colour)) in row.iter().enumerate() {
             let x = left + i as i32 * (width + 6);
             area.draw(&Rectangle::new([(x, y), (x + width, y + height)], colour.filled()))?;
-            area.draw(&Rectangle::new([(x, y), (x + width, y + height)], BLACK.stroke_width(1)))?;
+            area.draw(&Rectangle::new(
+                [(x, y), (x + width, y + height)],
+                BLACK.stroke_width(1),
+            ))?;
             area.draw(&Text::new(*text, (x + 10, y + 8), small.clone()))?;
         }
     }
@@ -85,10 +118,18 @@ pub fn draw_accuracy<DB: DrawingBackend>(
     area.fill(&WHITE)?;
     let families: Vec<Family> = Family::ALL.into_iter().filter(|&f| f != HELD_OUT_FAMILY).collect();
     let arms: Vec<_> = ARMS.iter().filter(|arm| arm.mask_prompt.is_some()).collect();
-    let colours = [RGBColor(230, 140, 60), RGBColor(200, 60, 40), RGBColor(120, 170, 230), RGBColor(40, 90, 180)];
+    let colours = [
+        RGBColor(230, 140, 60),
+        RGBColor(200, 60, 40),
+        RGBColor(120, 170, 230),
+        RGBColor(40, 90, 180),
+    ];
     let group = arms.len() as f64 + 1.0;
     let mut chart = ChartBuilder::on(area)
-        .caption("Exact match on new items, per family (mean ± std over seeds)", ("sans-serif", 18))
+        .caption(
+            "Exact match on new items, per family (mean ± std over seeds)",
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -103,7 +144,11 @@ pub fn draw_accuracy<DB: DrawingBackend>(
     for (f, family) in families.iter().enumerate() {
         let x = f as f64 * group;
         let label_position = (x + 0.3, -6.0);
-        chart.draw_series(std::iter::once(Text::new(family.name(), label_position, ("sans-serif", 13))))?;
+        chart.draw_series(std::iter::once(Text::new(
+            family.name(),
+            label_position,
+            ("sans-serif", 13),
+        )))?;
     }
     for (a, arm) in arms.iter().enumerate() {
         let colour = colours[a % colours.len()];
@@ -119,13 +164,17 @@ pub fn draw_accuracy<DB: DrawingBackend>(
             })
             .collect();
         chart
-            .draw_series(bars.iter().map(|&(x, mean, _)| {
-                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, mean)], colour.filled())
-            }))?
+            .draw_series(
+                bars.iter()
+                    .map(|&(x, mean, _)| Rectangle::new([(x - 0.4, 0.0), (x + 0.4, mean)], colour.filled())),
+            )?
             .label(arm.describe())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
         chart.draw_series(bars.iter().map(|&(x, mean, std)| {
-            PathElement::new(vec![(x, (mean - std).max(0.0)), (x, (mean + std).min(100.0))], BLACK.stroke_width(1))
+            PathElement::new(
+                vec![(x, (mean - std).max(0.0)), (x, (mean + std).min(100.0))],
+                BLACK.stroke_width(1),
+            )
         }))?;
     }
     chart

@@ -71,8 +71,9 @@ impl InstructionTokenizer {
 
 // ANCHOR: end_of_text
 /// `model` with one more token, V, for end-of-text: a row appended to the token embedding E (which is also the
-/// head, tied), set to the mean of E's rows, so that the new token starts as an average token: its logit is the
-/// mean of the others', and the logits of tokens 0..V are unchanged.
+/// head, tied). A new row changes none of the logits of tokens 0..V, each of which depends on its own row alone;
+/// set to the mean of E's rows, it makes the new token start as an average token, its logit the mean of the
+/// others'.
 pub fn with_end_of_text(mut model: Gpt) -> Gpt {
     let e = model.embedding.token.weight.val();
     let mean = e.clone().mean_dim(0); // [1, d]

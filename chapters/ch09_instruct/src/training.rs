@@ -49,7 +49,8 @@ pub struct FinetuneConfig {
 }
 
 impl FinetuneConfig {
-    /// The book's settings: Raschka's for GPT-2 (2 epochs of batches of 8, AdamW at 5 · 10⁻⁵, weight decay 0.1);
+    /// The book's settings: Raschka's for GPT-2 (2 epochs of batches of 8, AdamW at 5 · 10⁻⁵, weight decay 0.1; his
+    /// rate is constant, here it is the peak of the kit's warm-up and cosine, with the gradient clipped);
     /// chapter 5's small GPT, pretrained at a peak of 10⁻³, is fine-tuned at 10⁻³ as well, and so is its twin of
     /// random weights, so that the two differ in their weights alone. The synthetic set, of short answers the small
     /// model learns slowly, takes 6 epochs. The prompt is masked.
@@ -327,12 +328,7 @@ pub fn trainer(
     let total_steps = steps_per_epoch * config.epochs;
     let plan = Plan {
         max_steps: total_steps,
-        schedule: WarmupCosine {
-            peak: config.learning_rate,
-            floor: config.learning_rate / 10.0,
-            warmup_steps: total_steps / 10,
-            decay_end: total_steps,
-        },
+        schedule: WarmupCosine::fine_tuning(config.learning_rate, total_steps),
         grad_clip: config.grad_clip,
         eval_interval: steps_per_epoch,
         evaluate_first: true,

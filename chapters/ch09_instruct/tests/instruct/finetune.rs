@@ -232,3 +232,17 @@ fn bad_input_is_an_error_that_names_the_problem() {
         .unwrap();
     assert!(error.to_string().contains("learning_rate"), "{error}");
 }
+
+/// A character split across two tokens shows as U+FFFD until the second arrives: the stream holds it back, then
+/// shows it whole, and goes on after it; a U+FFFD still there when the text is finished is shown.
+#[test]
+fn a_character_split_across_tokens_is_streamed_whole() {
+    let mut stream = instruct::respond::TextStream::default();
+    let pieces: Vec<String> = [("ab", false), ("ab\u{FFFD}", false), ("abé", false), ("abé😀c", false)]
+        .iter()
+        .map(|(text, finished)| stream.next_piece(text, *finished))
+        .collect();
+    assert_eq!(pieces, ["ab", "", "é", "😀c"]);
+    assert_eq!(stream.next_piece("abé😀c\u{FFFD}", false), "");
+    assert_eq!(stream.next_piece("abé😀c\u{FFFD}", true), "\u{FFFD}");
+}

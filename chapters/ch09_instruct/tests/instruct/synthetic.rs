@@ -112,7 +112,11 @@ fn what_it_tests_on_is_held_out_of_training() {
 fn the_baseline_without_a_model_gives_each_familys_most_frequent_answer() {
     let [new_items, _, new_family] = instruct::experiment::majority_baseline(1);
     let set = instruct::experiment::synthetic_data(1).set;
-    let counts: Vec<&SyntheticExample> = set.new_items.iter().filter(|e| e.family == Family::CountLetter).collect();
+    let counts: Vec<&SyntheticExample> = set
+        .new_items
+        .iter()
+        .filter(|e| e.family == Family::CountLetter)
+        .collect();
     let ones = counts.iter().filter(|e| e.example.output == "1").count();
     assert_eq!(new_items[&Family::CountLetter].correct, ones);
     assert_eq!(new_items[&Family::CountLetter].total, counts.len());

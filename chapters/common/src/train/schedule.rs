@@ -29,6 +29,17 @@ pub struct WarmupCosine {
 }
 
 impl WarmupCosine {
+    /// The fine-tuning chapters' schedule for a run of `total_steps`: a warm-up over its first tenth to `peak`,
+    /// then the half cosine down to a tenth of it at the last step.
+    pub fn fine_tuning(peak: f64, total_steps: usize) -> Self {
+        WarmupCosine {
+            peak,
+            floor: peak / 10.0,
+            warmup_steps: total_steps / 10,
+            decay_end: total_steps,
+        }
+    }
+
     /// η_t for `step` = t.
     pub fn at(&self, step: usize) -> f64 {
         let (peak, floor, warmup) = (self.peak, self.floor, self.warmup_steps);
