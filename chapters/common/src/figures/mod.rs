@@ -78,8 +78,15 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Box<dyn std::error::Erro
     fonts.load_system_fonts();
     // The figures ask for "sans-serif", which the font database maps to Arial: where Arial is not installed (most
     // Linux machines), to the first of these that is, else every label would be left out.
-    let installed = |name: &str| fonts.faces().any(|face| face.families.iter().any(|(family, _)| family == name));
-    if let Some(family) = ["Arial", "DejaVu Sans", "Liberation Sans", "Helvetica"].into_iter().find(|f| installed(f)) {
+    let installed = |name: &str| {
+        fonts
+            .faces()
+            .any(|face| face.families.iter().any(|(family, _)| family == name))
+    };
+    if let Some(family) = ["Arial", "DejaVu Sans", "Liberation Sans", "Helvetica"]
+        .into_iter()
+        .find(|f| installed(f))
+    {
         fonts.set_sans_serif_family(family);
     }
     let tree = usvg::Tree::from_str(svg, &options)?;
