@@ -15,7 +15,6 @@ use crate::backbone::{BackboneKind, load_backbone};
 use crate::data::Example;
 use crate::evaluate::{Accuracy, synthetic_accuracy};
 use crate::synthetic::{Family, SyntheticExample, SyntheticSet, generate};
-use crate::tokenize::InstructionTokenizer;
 use crate::training::{Dataset, FinetuneConfig, trainer};
 
 /// Training examples per trained family in the book's synthetic set.
@@ -246,12 +245,4 @@ pub fn per_family_table(results: &[ArmResult], arm: Arm) -> String {
         );
     }
     table
-}
-
-/// Whether every example of `examples` tokenizes with `tokenizer` (a character tokenizer may lack a character).
-pub fn check_tokenizes(tokenizer: &InstructionTokenizer, examples: &[Example]) -> Result<(), InstructError> {
-    for example in examples {
-        tokenizer.tokenize(example)?;
-    }
-    Ok(())
 }
