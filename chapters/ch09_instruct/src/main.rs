@@ -314,7 +314,9 @@ fn score(
                 progress.set_position(done as u64)
             })?;
             progress.finish_and_clear();
-            let path = responses_file.unwrap_or_else(|| instructed.dir.join("..").join("test-responses.json"));
+            // Beside the checkpoint, in the run's directory.
+            let run = instructed.dir.parent().unwrap_or(&instructed.dir);
+            let path = responses_file.unwrap_or_else(|| run.join("test-responses.json"));
             std::fs::write(&path, serde_json::to_string_pretty(&records)?)
                 .with_context(|| format!("writing the responses to {}", path.display()))?;
             let scores = score_responses(&records);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::experiment::{ARMS, ArmResult, HELD_OUT_FAMILY, mean_std};
+use crate::experiment::{ARMS, ArmResult, HELD_OUT_FAMILY, majority_baseline, mean_std};
 use crate::synthetic::Family;
 
 /// The kinds of cell in the batch diagram, with their colours.
@@ -109,8 +109,9 @@ pub fn write_batch_diagram_svg(path: &Path) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Per trained family, the exact-match accuracy (%) on new items of every fine-tuned row of the table, the mean
-/// over the seeds of `results`, with a whisker of one standard deviation either side.
+/// Per trained family, the exact-match accuracy (%) on new items of every fine-tuned row of the table, beside the
+/// baseline without a model (each family's most frequent training answer), the mean over the seeds of `results`,
+/// with a whisker of one standard deviation either side.
 pub fn draw_accuracy<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     results: &[ArmResult],
@@ -124,7 +125,7 @@ pub fn draw_accuracy<DB: DrawingBackend>(
         RGBColor(120, 170, 230),
         RGBColor(40, 90, 180),
     ];
-    let group = arms.len() as f64 + 1.0;
+    let group = arms.len() as f64 + 2.0;
     let mut chart = ChartBuilder::on(area)
         .caption(
             "Exact match on new items, per family (mean ± std over seeds)",
@@ -150,16 +151,35 @@ pub fn draw_accuracy<DB: DrawingBackend>(
             ("sans-serif", 13),
         )))?;
     }
+    let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let baselines: Vec<_> = seeds.iter().map(|&seed| majority_baseline(seed)).collect();
+    let mut rows: Vec<(String, RGBColor, Vec<Vec<f64>>)> = vec![(
+        "no model: the most frequent training answer".to_string(),
+        RGBColor(150, 150, 150),
+        families
+            .iter()
+            .map(|family| baselines.iter().map(|b| 100.0 * b[0][family].rate()).collect())
+            .collect(),
+    )];
     for (a, arm) in arms.iter().enumerate() {
-        let colour = colours[a % colours.len()];
-        let bars: Vec<(f64, f64, f64)> = families
+        let rates = families
+            .iter()
+            .map(|family| {
+                (results.iter().filter(|r| r.arm == **arm))
+                    .map(|r| 100.0 * r.new_items.get(family).map_or(0.0, |a| a.rate()))
+                    .collect()
+            })
+            .collect();
+        rows.push((arm.describe(), colours[a % colours.len()], rates));
+    }
+    for (a, (label, colour, rates)) in rows.into_iter().enumerate() {
+        let bars: Vec<(f64, f64, f64)> = rates
             .iter()
             .enumerate()
-            .map(|(f, family)| {
-                let rates: Vec<f64> = (results.iter().filter(|r| r.arm == **arm))
-                    .map(|r| 100.0 * r.new_items.get(family).map_or(0.0, |a| a.rate()))
-                    .collect();
-                let (mean, std) = mean_std(&rates);
+            .map(|(f, rates)| {
+                let (mean, std) = mean_std(rates);
                 (f as f64 * group + a as f64 + 0.5, mean, std)
             })
             .collect();
@@ -168,7 +188,7 @@ pub fn draw_accuracy<DB: DrawingBackend>(
                 bars.iter()
                     .map(|&(x, mean, _)| Rectangle::new([(x - 0.4, 0.0), (x + 0.4, mean)], colour.filled())),
             )?
-            .label(arm.describe())
+            .label(label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
         chart.draw_series(bars.iter().map(|&(x, mean, std)| {
             PathElement::new(
