@@ -1,5 +1,6 @@
 //! Instruction data: examples of an instruction, an optional input and the answer expected (the Alpaca format),
-//! read from a JSON array, checked one by one, and split for training, validation and test.
+//! read from a JSON array, checked one by one, and split for training, validation and test; the splits of each data
+//! set a run can learn from.
 
 use std::path::Path;
 
@@ -8,6 +9,9 @@ use common::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 use crate::InstructError;
+use crate::experiment::synthetic_data;
+use crate::synthetic::SyntheticSet;
+use crate::training::Dataset;
 
 // ANCHOR: example
 /// One example: what to do, what to do it on (empty for most instructions), and the answer.
@@ -112,3 +116,41 @@ pub fn split(examples: &[Example], seed: Option<u64>) -> DataSplits {
     }
 }
 // ANCHOR_END: split
+
+/// What a run learns from and is tested on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetSplits {
+    pub train: Vec<Example>,
+    pub val: Vec<Example>,
+    pub test: TestSet,
+}
+
+/// The test side of a data set: Raschka's test split, or the synthetic set's held-out questions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestSet {
+    Raschka(Vec<Example>),
+    Synthetic(SyntheticSet),
+}
+
+/// The splits of `dataset`: Raschka's file (`explicit`, or the cached download) in his order, or the synthetic set
+/// of `seed` ([`synthetic_data`]).
+pub fn dataset_splits(dataset: Dataset, explicit: Option<&Path>, seed: u64) -> Result<DatasetSplits, InstructError> {
+    Ok(match dataset {
+        Dataset::Raschka => {
+            let splits = split(&load_instruction_data(explicit)?, None);
+            DatasetSplits {
+                train: splits.train,
+                val: splits.val,
+                test: TestSet::Raschka(splits.test),
+            }
+        }
+        Dataset::Synthetic => {
+            let data = synthetic_data(seed);
+            DatasetSplits {
+                train: data.train,
+                val: data.val,
+                test: TestSet::Synthetic(data.set),
+            }
+        }
+    })
+}

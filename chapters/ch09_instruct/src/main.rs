@@ -18,11 +18,9 @@ use common::train::{RunDir, Start, progress_bar};
 use indicatif::ProgressBar;
 use instruct::backbone::{BackboneKind, load_backbone};
 use instruct::checkpoint::{self, Instructed};
-use instruct::data::{Example, load_instruction_data, split};
+use instruct::data::{Example, TestSet, dataset_splits};
 use instruct::evaluate::{Accuracy, responses, score_responses, synthetic_accuracy};
-use instruct::experiment::{
-    ARMS, ArmResult, HELD_OUT_FAMILY, markdown_table, per_family_table, run_arm, synthetic_data,
-};
+use instruct::experiment::{ARMS, ArmResult, HELD_OUT_FAMILY, markdown_table, per_family_table, run_arm};
 use instruct::synthetic::Family;
 use instruct::training::{Dataset, FinetuneConfig, Setup, trainer};
 use instruct::{InstructError, respond};
@@ -143,46 +141,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The training, validation and test examples of `dataset`, and for the synthetic set its seed's held-out sets.
-struct Splits {
-    train: Vec<Example>,
-    val: Vec<Example>,
-    test: Test,
-}
-
-enum Test {
-    Raschka(Vec<Example>),
-    Synthetic(instruct::synthetic::SyntheticSet),
-}
-
-fn splits(dataset: Dataset, data: Option<&Path>, seed: u64) -> Result<Splits, InstructError> {
-    Ok(match dataset {
-        Dataset::Raschka => {
-            let splits = split(&load_instruction_data(data)?, None);
-            Splits {
-                train: splits.train,
-                val: splits.val,
-                test: Test::Raschka(splits.test),
-            }
-        }
-        Dataset::Synthetic => {
-            let data = synthetic_data(seed);
-            Splits {
-                train: data.train,
-                val: data.val,
-                test: Test::Synthetic(data.set),
-            }
-        }
-    })
-}
-
 fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
     let device = args.device.announce()?.device.autodiff();
     let out = (args.out.clone()).unwrap_or_else(|| PathBuf::from(format!("runs/instruct-{}", args.backbone.name())));
     let run = RunDir::open(&out, Start::from_flags(args.resume, args.overwrite)).map_err(InstructError::from)?;
     let Setup { mut trainer, dropped } = if args.resume {
         let saved = checkpoint::load(&run.checkpoint(), &device.clone().inner())?.state;
-        let data = splits(saved.config.dataset, args.data.as_deref(), saved.config.seed)?;
+        let data = dataset_splits(saved.config.dataset, args.data.as_deref(), saved.config.seed)?;
         let setup = checkpoint::resume(&run.checkpoint(), &data.train, &data.val, &device)?;
         println!("resuming {} at step {}", run.checkpoint().display(), setup.trainer.step);
         setup
@@ -193,7 +158,7 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
         config.learning_rate = args.lr.unwrap_or(config.learning_rate);
         config.mask_prompt = !args.loss_on_prompt;
         config.seed = args.seed;
-        let data = splits(config.dataset, args.data.as_deref(), config.seed)?;
+        let data = dataset_splits(config.dataset, args.data.as_deref(), config.seed)?;
         let from = (args.from.clone()).unwrap_or_else(|| args.backbone.default_from().to_string());
         device.seed(config.seed);
         let backbone = load_backbone(args.backbone, &from, &device).map_err(with_command)?;
@@ -278,8 +243,8 @@ fn score(
 ) -> anyhow::Result<()> {
     let config = &instructed.state.config;
     let (model, tokenizer) = (&instructed.model, &instructed.tokenizer);
-    match splits(config.dataset, data, config.seed)?.test {
-        Test::Synthetic(set) => {
+    match dataset_splits(config.dataset, data, config.seed)?.test {
+        TestSet::Synthetic(set) => {
             println!(
                 "exact match on examples never trained on (the held-out family: {}):",
                 HELD_OUT_FAMILY.name()
@@ -308,7 +273,7 @@ fn score(
                 );
             }
         }
-        Test::Raschka(test) => {
+        TestSet::Raschka(test) => {
             let progress = ProgressBar::new(test.len() as u64);
             let records = responses(model, tokenizer, &test, max_new_tokens, |done| {
                 progress.set_position(done as u64)
