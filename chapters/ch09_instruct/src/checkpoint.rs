@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use common::train::engine::read_saved_state;
-use common::train::{Saved, Task, checkpoint};
+use common::train::{CheckpointError, Saved, Task, checkpoint};
 use gpt::Gpt;
 
 use crate::InstructError;
@@ -31,7 +31,12 @@ fn open(path: &Path) -> Result<(PathBuf, Saved<InstructState, Evaluation>), Inst
         message,
     };
     let dir = checkpoint::find(path).map_err(|e| not_instructed(e.to_string()))?;
-    let saved = read_saved_state(&dir, InstructionTuning::KIND).map_err(|e| not_instructed(e.to_string()))?;
+    let saved: Saved<InstructState, Evaluation> =
+        read_saved_state(&dir, InstructionTuning::KIND).map_err(|e| not_instructed(e.to_string()))?;
+    // A model configuration edited or damaged into one no model can be built with is an error naming the field.
+    if let Err(source) = saved.task.model.validate() {
+        return Err(CheckpointError::InvalidConfig { dir, source }.into());
+    }
     Ok((dir, saved))
 }
 

@@ -48,12 +48,29 @@ pub enum InstructError {
     )]
     Inconsistent { path: PathBuf, message: String },
     #[error(
-        "none of the {total} training examples fits the model's context of {context} tokens: use a backbone with a \
+        "none of the {total} {split} examples fits the model's context of {context} tokens: use a backbone with a \
          longer context (chapter 9's pretraining configuration has 192)"
     )]
-    NothingFits { total: usize, context: usize },
-    #[error("the {split} split is empty: fine-tuning needs training and validation examples")]
+    NothingFits {
+        split: &'static str,
+        total: usize,
+        context: usize,
+    },
+    #[error(
+        "the {split} split is empty: fine-tuning needs training, validation and test examples (with --data, give at \
+         least 20)"
+    )]
     EmptySplit { split: &'static str },
     #[error("the instruction is empty: type what the model should do")]
     EmptyInstruction,
+    #[error(
+        "the prompt takes {tokens} tokens, and the model reads at most {context}: nothing is left for the answer; \
+         shorten the instruction or its input"
+    )]
+    PromptTooLong { tokens: usize, context: usize },
+    #[error(
+        "--data {given} is not the file this run was fine-tuned on ({saved}): resume with its own data, or start a \
+         new run"
+    )]
+    OtherData { given: String, saved: String },
 }

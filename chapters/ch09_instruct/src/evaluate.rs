@@ -92,26 +92,28 @@ pub fn score_responses(records: &[ResponseRecord]) -> TextScores {
 }
 // ANCHOR_END: records
 
-/// `model`'s response to every example, up to `max_new_tokens` each; `progress` is called after each.
+/// `model`'s response to every example, up to `max_new_tokens` each, and how many examples were left out because
+/// their prompt fills the context; `progress` is called after each example.
 pub fn responses(
     model: &impl Decoder,
     tokenizer: &InstructionTokenizer,
     examples: &[Example],
     max_new_tokens: usize,
     mut progress: impl FnMut(usize),
-) -> Result<Vec<ResponseRecord>, InstructError> {
-    examples
-        .iter()
-        .enumerate()
-        .map(|(i, example)| {
-            let model_response = respond(model, tokenizer, example, max_new_tokens, |_| {})?;
-            progress(i + 1);
-            Ok(ResponseRecord {
+) -> Result<(Vec<ResponseRecord>, usize), InstructError> {
+    let (mut records, mut too_long) = (Vec::new(), 0);
+    for (i, example) in examples.iter().enumerate() {
+        match respond(model, tokenizer, example, max_new_tokens, |_| {}) {
+            Ok(model_response) => records.push(ResponseRecord {
                 instruction: example.instruction.clone(),
                 input: example.input.clone(),
                 output: example.output.clone(),
                 model_response,
-            })
-        })
-        .collect()
+            }),
+            Err(InstructError::PromptTooLong { .. }) => too_long += 1,
+            Err(error) => return Err(error),
+        }
+        progress(i + 1);
+    }
+    Ok((records, too_long))
 }

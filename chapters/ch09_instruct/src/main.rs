@@ -81,13 +81,16 @@ struct FinetuneArgs {
     /// The run's directory: its checkpoint, loss curve and test responses (default: runs/instruct-BACKBONE).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the run saved in --out, with its own configuration.
-    #[arg(long, conflicts_with = "overwrite")]
+    /// Continue the run saved in --out, with its own configuration and data.
+    #[arg(
+        long,
+        conflicts_with_all = ["overwrite", "backbone", "from", "dataset", "epochs", "batch_size", "lr", "loss_on_prompt", "seed"]
+    )]
     resume: bool,
     /// Start anew in an --out that holds a checkpoint, replacing it.
     #[arg(long)]
     overwrite: bool,
-    /// The most tokens of a test response.
+    /// The most tokens of a test response on Raschka's data (a synthetic answer gets 40).
     #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     max_new_tokens: usize,
 }
@@ -147,7 +150,13 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
     let run = RunDir::open(&out, Start::from_flags(args.resume, args.overwrite)).map_err(InstructError::from)?;
     let Setup { mut trainer, dropped } = if args.resume {
         let saved = checkpoint::load(&run.checkpoint(), &device.clone().inner())?.state;
-        let data = dataset_splits(saved.config.dataset, args.data.as_deref(), saved.config.seed)?;
+        let (given, data_file) = (args.data.as_deref(), saved.config.data.as_deref());
+        if let Some(given) = given.filter(|&given| Some(given) != data_file) {
+            let saved = data_file.map_or("the cached download".into(), |d| d.display().to_string());
+            let given = given.display().to_string();
+            return Err(InstructError::OtherData { given, saved }.into());
+        }
+        let data = dataset_splits(saved.config.dataset, data_file, saved.config.seed)?;
         let setup = checkpoint::resume(&run.checkpoint(), &data.train, &data.val, &device)?;
         println!("resuming {} at step {}", run.checkpoint().display(), setup.trainer.step);
         setup
@@ -158,16 +167,23 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
         config.learning_rate = args.lr.unwrap_or(config.learning_rate);
         config.mask_prompt = !args.loss_on_prompt;
         config.seed = args.seed;
+        config.data = args.data.clone();
         let data = dataset_splits(config.dataset, args.data.as_deref(), config.seed)?;
         let from = (args.from.clone()).unwrap_or_else(|| args.backbone.default_from().to_string());
         device.seed(config.seed);
         let backbone = load_backbone(args.backbone, &from, &device).map_err(with_command)?;
-        fits_in_memory(
-            config.training_memory_bytes(&backbone.config, backbone.config.block_size),
-            "--batch-size",
-        )?;
         trainer(&config, backbone, &from, &data.train, &data.val, &device)?
     };
+    // The longest window a batch can hold, not the context: GPT-2's 1,024 would overstate it many times.
+    let longest = (trainer.task.train.iter())
+        .map(|e| e.prompt.len() + e.response.len())
+        .max()
+        .unwrap_or(1);
+    let config = &trainer.task.state.config;
+    fits_in_memory(
+        config.training_memory_bytes(&trainer.task.state.model, longest),
+        "--batch-size",
+    )?;
     let (task, model) = (&trainer.task, &trainer.task.state.model);
     println!(
         "backbone: {} from {} ({} layers, width {}), {:.2}M parameters, context {}",
@@ -192,6 +208,14 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
     );
     let max_steps = trainer.plan.max_steps;
     let until = args.max_iters.unwrap_or(max_steps).min(max_steps);
+    if trainer.step >= max_steps {
+        anyhow::bail!(
+            "the run in {} is finished (step {max_steps} of {max_steps}): score it with `instruct eval --checkpoint \
+             {}`, or start another with --overwrite",
+            out.display(),
+            out.display()
+        );
+    }
     if until <= trainer.step {
         anyhow::bail!(
             "the run is at step {} already: pass a --max-iters above it, up to {max_steps}",
@@ -213,7 +237,8 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let instructed = checkpoint::load(&run.checkpoint(), &device.inner())?;
-    score(&instructed, args.data.as_deref(), args.max_new_tokens, None)
+    let data = instructed.state.config.data.clone();
+    score(&instructed, data.as_deref(), args.max_new_tokens, None)
 }
 
 /// `error`, and for a missing or unsuitable backbone, the command that pretrains one.
@@ -230,7 +255,9 @@ fn with_command(error: InstructError) -> anyhow::Error {
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let device = args.device.announce()?.device;
     let instructed = checkpoint::load(&args.checkpoint, &device)?;
-    score(&instructed, args.data.as_deref(), args.max_new_tokens, args.responses)
+    // The run's own data unless --data names other examples to score it on.
+    let data = args.data.or_else(|| instructed.state.config.data.clone());
+    score(&instructed, data.as_deref(), args.max_new_tokens, args.responses)
 }
 
 /// Scores `instructed` on its data set's test split: exact match per family for the synthetic set; ROUGE-L and
@@ -274,11 +301,17 @@ fn score(
             }
         }
         TestSet::Raschka(test) => {
+            if test.is_empty() {
+                return Err(InstructError::EmptySplit { split: "test" }.into());
+            }
             let progress = ProgressBar::new(test.len() as u64);
-            let records = responses(model, tokenizer, &test, max_new_tokens, |done| {
+            let (records, too_long) = responses(model, tokenizer, &test, max_new_tokens, |done| {
                 progress.set_position(done as u64)
             })?;
             progress.finish_and_clear();
+            if too_long > 0 {
+                println!("{too_long} test prompts leave no room for an answer in the context and are left out");
+            }
             // Beside the checkpoint, in the run's directory.
             let run = instructed.dir.parent().unwrap_or(&instructed.dir);
             let path = responses_file.unwrap_or_else(|| run.join("test-responses.json"));
@@ -322,13 +355,17 @@ fn chat(args: ChatArgs) -> anyhow::Result<()> {
             print!("{piece}");
             let _ = stdout.flush();
         };
-        respond(
+        // A line the model cannot answer (empty, too long, a character a character tokenizer lacks) is reported,
+        // and the conversation goes on.
+        if let Err(error) = respond(
             &instructed.model,
             &instructed.tokenizer,
             &example,
             args.max_new_tokens,
             show,
-        )?;
+        ) {
+            eprint!("{error}");
+        }
         println!();
     }
 }

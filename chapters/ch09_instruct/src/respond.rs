@@ -11,7 +11,8 @@ use crate::tokenize::InstructionTokenizer;
 
 // ANCHOR: respond
 /// The response of `model` to `example`'s instruction and input (its output is not read): greedy decoding from
-/// the prompt, stopped at the first end-of-text token or after `max_new_tokens`. `on_text` receives the response
+/// the prompt, stopped at the first end-of-text token or after `max_new_tokens`. A prompt that leaves the model no
+/// position to answer in is an error (a longer one would be cropped from the left, its instruction lost). `on_text` receives the response
 /// as it grows, piece by piece, for a terminal to stream ([`TextStream`]).
 pub fn respond(
     model: &impl Decoder,
@@ -24,6 +25,13 @@ pub fn respond(
         return Err(InstructError::EmptyInstruction);
     }
     let prompt = tokenizer.encode(&format_prompt(&example.instruction, &example.input))?;
+    let context = model.gpt().block_size();
+    if prompt.len() >= context {
+        return Err(InstructError::PromptTooLong {
+            tokens: prompt.len(),
+            context,
+        });
+    }
     let end_of_text = tokenizer.end_of_text();
     let greedy = SamplingConfig::new().with_temperature(0.0);
     let mut stream = TextStream::default();

@@ -108,7 +108,7 @@ const WORDS: [&str; 60] = [
 ];
 
 /// Pairs of opposites, each asked both ways.
-const ANTONYMS: [(&str, &str); 30] = [
+pub const ANTONYMS: [(&str, &str); 30] = [
     ("hot", "cold"),
     ("big", "small"),
     ("fast", "slow"),

@@ -48,12 +48,16 @@ impl InstructionTokenizer {
         }
     }
 
-    /// The text of `ids`, up to the first end-of-text token.
+    /// The text of `ids`, up to the first end-of-text token. Ids past the tokenizer's vocabulary (rows a model may
+    /// pad its embedding with, which it can still draw) are left out, so that they cannot erase the rest.
     pub fn decode(&self, ids: &[u32]) -> String {
         let end = ids.iter().position(|&id| id == self.end_of_text()).unwrap_or(ids.len());
+        let known: Vec<u32> = (ids[..end].iter().copied())
+            .filter(|&id| (id as usize) < self.vocab_size())
+            .collect();
         let text = match self {
-            InstructionTokenizer::Chapter5(t) => t.decode(&ids[..end]).ok(),
-            InstructionTokenizer::Gpt2(t) => t.decode(&ids[..end]).ok(),
+            InstructionTokenizer::Chapter5(t) => t.decode(&known).ok(),
+            InstructionTokenizer::Gpt2(t) => t.decode(&known).ok(),
         };
         text.unwrap_or_default()
     }

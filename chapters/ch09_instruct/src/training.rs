@@ -3,6 +3,7 @@
 //! ([`common::train::engine`]); this chapter gives it its [`InstructionTuning`] task.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
@@ -36,6 +37,9 @@ pub enum Dataset {
 pub struct FinetuneConfig {
     pub backbone: BackboneKind,
     pub dataset: Dataset,
+    /// Raschka's file as `--data` gave it (`None`: the cached download): a resumed run and `eval` read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
     pub epochs: usize,
     pub batch_size: usize,
     /// The peak learning rate, reached after a warm-up of 10% of the steps, then a half cosine down to a tenth.
@@ -66,6 +70,7 @@ impl FinetuneConfig {
         FinetuneConfig {
             backbone,
             dataset,
+            data: None,
             epochs,
             batch_size: 8,
             learning_rate,
@@ -102,7 +107,7 @@ pub struct InstructState {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub step: usize,
-    /// The mean training loss of the steps since the last evaluation (none before the first step).
+    /// The mean training loss of the epoch's steps so far (none before the first step).
     pub train_loss: Option<f64>,
     /// The cross-entropy of the validation responses' tokens (the prompt's never count here, masked or not in
     /// training, so that runs of both kinds compare).
@@ -182,13 +187,9 @@ impl Task for InstructionTuning {
         history: &[LossPoint],
         device: &Device,
     ) -> Result<Evaluation, InstructError> {
-        // The steps since the last evaluation, whose step's point in the history carries its validation loss.
-        let previous = history
-            .iter()
-            .rev()
-            .find(|point| point.val_loss.is_some())
-            .map_or(0, |point| point.step + 1);
-        let recent: Vec<f64> = (history.iter().filter(|point| point.step >= previous))
+        // The steps of the epoch that `step` ends (or, for a run stopped mid-epoch, is in).
+        let epoch_start = step.saturating_sub(1) / self.steps_per_epoch() * self.steps_per_epoch();
+        let recent: Vec<f64> = (history.iter().filter(|point| (epoch_start..step).contains(&point.step)))
             .map(|point| f64::from(point.train_loss))
             .collect();
         Ok(Evaluation {
@@ -309,15 +310,13 @@ pub fn trainer(
     let context = backbone.config.block_size;
     let (train_tokens, train_dropped) = tokenize_fitting(&backbone.tokenizer, train, context)?;
     let (val_tokens, val_dropped) = tokenize_fitting(&backbone.tokenizer, val, context)?;
-    if train_tokens.is_empty() && !train.is_empty() {
-        return Err(InstructError::NothingFits {
-            total: train.len(),
-            context,
-        });
-    }
-    for (split, tokens) in [("training", &train_tokens), ("validation", &val_tokens)] {
-        if tokens.is_empty() {
+    for (split, examples, tokens) in [("training", train, &train_tokens), ("validation", val, &val_tokens)] {
+        if examples.is_empty() {
             return Err(InstructError::EmptySplit { split });
+        }
+        if tokens.is_empty() {
+            let total = examples.len();
+            return Err(InstructError::NothingFits { split, total, context });
         }
     }
     let optimizer: ModuleOptimizer = adamw(

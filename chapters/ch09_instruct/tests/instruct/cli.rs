@@ -63,7 +63,9 @@ fn finetune_stop_resume_eval_and_chat() {
         "{}",
         stopped.stdout
     );
-    let resumed = instruct(&[&finetune[..], &["--resume", "--max-new-tokens", "8"]].concat());
+    // A resumed run reads the data it was started on; another file is refused.
+    instruct(&["finetune", "--out", path(&out), "--resume", "--data", path(&run)]).failed(1, &["is not the file"]);
+    let resumed = instruct(&["finetune", "--out", path(&out), "--resume", "--max-new-tokens", "8"]);
     resumed.succeeded();
     assert!(resumed.stdout.contains("resuming"), "{}", resumed.stdout);
     assert!(
@@ -80,6 +82,7 @@ fn finetune_stop_resume_eval_and_chat() {
             .all(|r| !r.instruction.is_empty() && !r.output.is_empty())
     );
 
+    instruct(&["finetune", "--out", path(&out), "--resume"]).failed(1, &["is finished", "instruct eval"]);
     let responses = dir.path().join("again.json");
     let eval = [
         "eval",

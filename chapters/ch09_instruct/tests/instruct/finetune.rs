@@ -9,7 +9,7 @@ use common::testing::{max_abs_diff, values};
 use gpt::{GptConfig, RunConfig, TokenSplits, Tokenizer, TokenizerKind};
 use instruct::backbone::{Backbone, BackboneKind, load_backbone};
 use instruct::checkpoint;
-use instruct::training::{Dataset, FinetuneConfig, Setup, tokenize_fitting, trainer};
+use instruct::training::{Dataset, FinetuneConfig, InstructTrainer, Setup, tokenize_fitting, trainer};
 use instruct::{Example, InstructError, InstructionTokenizer, format_prompt, respond};
 
 /// Four instructions, two with an input.
@@ -90,24 +90,29 @@ fn a_tiny_model_learns_a_handful_of_instructions_and_answers_them_exactly() {
     }
 }
 
+/// Six steps straight, and three (stopped mid-epoch) then three more from the checkpoint: the same weights, losses
+/// and evaluations.
 #[test]
 fn a_resumed_run_takes_the_uninterrupted_runs_steps() {
     let examples = handful();
     let dir = tempfile::tempdir().unwrap();
     let run = |device: &Device| {
         device.seed(3);
-        let backbone = tiny_backbone(bpe_for(&examples), device);
-        let mut backbone = backbone;
+        let mut backbone = tiny_backbone(bpe_for(&examples), device);
         backbone.tokenizer_files = match &backbone.tokenizer {
             InstructionTokenizer::Chapter5(t) => vec![("tokenizer.json", t.to_json().into_bytes())],
             InstructionTokenizer::Gpt2(_) => unreachable!(),
         };
-        trainer(&config(3), backbone, "tiny", &examples, &examples, device)
+        // 4 examples in batches of 2: 2 steps an epoch, 3 epochs.
+        let mut config = config(3);
+        config.batch_size = 2;
+        trainer(&config, backbone, "tiny", &examples, &examples, device)
             .unwrap()
             .trainer
     };
     let device = autodiff();
     let mut straight = run(&device);
+    assert_eq!(straight.plan.max_steps, 6);
     straight.train(6, None, None).unwrap();
 
     let mut first = run(&device);
@@ -118,10 +123,17 @@ fn a_resumed_run_takes_the_uninterrupted_runs_steps() {
         .trainer;
     assert_eq!(resumed.step, 3);
     resumed.train(6, None, None).unwrap();
-    let weights = |t: &instruct::training::InstructTrainer| values(t.model.embedding.token.weight.val());
+    assert_eq!(resumed.step, 6);
+    let weights = |t: &InstructTrainer| values(t.model.embedding.token.weight.val());
     assert!(max_abs_diff(&weights(&straight), &weights(&resumed)) < 1e-6);
-    let losses = |t: &instruct::training::InstructTrainer| t.history.iter().map(|p| p.train_loss).collect::<Vec<_>>();
+    let losses = |t: &InstructTrainer| t.history.iter().map(|p| p.train_loss).collect::<Vec<_>>();
     assert_eq!(losses(&straight), losses(&resumed));
+    let scores = |t: &InstructTrainer| t.evaluations.iter().map(|e| (e.step, e.val_loss)).collect::<Vec<_>>();
+    assert_eq!(scores(&straight).len(), 4, "before the first step and after each epoch");
+    for ((step, a), (other, b)) in scores(&straight).into_iter().zip(scores(&resumed)) {
+        assert_eq!(step, other);
+        assert!((a - b).abs() < 1e-6, "step {step}: {a} vs {b}");
+    }
 }
 
 /// A chapter 5 run saved in `root` (its `checkpoint/`), as `gpt train` leaves it: 2 steps of the tiny preset on a
@@ -194,8 +206,13 @@ fn gpt2_from_a_tiny_folder_fine_tunes_saves_and_answers_from_its_checkpoint() {
     assert_eq!(instructed.state.config.backbone, BackboneKind::Gpt2);
     assert_eq!(instructed.tokenizer.end_of_text(), 299);
     assert!(instructed.evaluations.iter().all(|e| e.val_loss.is_finite()));
-    let answer = respond(&instructed.model, &instructed.tokenizer, &examples[0], 5, |_| {}).unwrap();
-    assert!(answer.len() < 200, "{answer}");
+    // The model read back answers as the one trained: its weights and its tokenizer came back whole.
+    for example in &examples {
+        let answer =
+            |model: &gpt::Gpt, tokenizer: &InstructionTokenizer| respond(model, tokenizer, example, 8, |_| {}).unwrap();
+        let trained = answer(&trainer.model.valid(), &trainer.task.tokenizer);
+        assert_eq!(answer(&instructed.model, &instructed.tokenizer), trained);
+    }
 }
 
 #[test]
@@ -221,7 +238,14 @@ fn bad_input_is_an_error_that_names_the_problem() {
         .err()
         .unwrap();
     assert!(
-        matches!(error, InstructError::NothingFits { total: 1, context: 96 }),
+        matches!(
+            error,
+            InstructError::NothingFits {
+                split: "training",
+                total: 1,
+                context: 96
+            }
+        ),
         "{error}"
     );
 
