@@ -97,7 +97,7 @@ pub fn load_backbone(kind: BackboneKind, from: &str, device: &Device) -> Result<
                 model,
                 config,
                 tokenizer,
-                tokenizer_files: read_gpt2_tokenizer_files(&folder)?,
+                tokenizer_files: read_tokenizer_files(BackboneKind::Gpt2, &folder)?,
             })
         }
     }
@@ -127,20 +127,21 @@ pub fn gpt2_tokenizer(folder: &Path, config: &GptConfig) -> Result<InstructionTo
     Ok(InstructionTokenizer::Gpt2(Box::new(tokenizer)))
 }
 
-/// The tokenizer files of a GPT-2 folder, as chapter 8's loader reads them: `vocab.json` and `merges.txt`, or else
+/// The tokenizer files of a `kind` backbone kept in `dir` (a GPT-2 folder, or a checkpoint): chapter 5's
+/// `tokenizer.json`; for GPT-2, as chapter 8's loader reads them, `vocab.json` and `merges.txt`, or else
 /// `tokenizer.json`.
-fn read_gpt2_tokenizer_files(folder: &Path) -> Result<Vec<(&'static str, Vec<u8>)>, InstructError> {
+pub fn read_tokenizer_files(kind: BackboneKind, dir: &Path) -> Result<Vec<(&'static str, Vec<u8>)>, InstructError> {
     let [vocab, merges, json] = GPT2_TOKENIZER_FILES;
-    let names = if folder.join(vocab).is_file() && folder.join(merges).is_file() {
-        vec![vocab, merges]
-    } else {
-        vec![json]
+    let names = match kind {
+        BackboneKind::Gpt | BackboneKind::Scratch => vec![CHAPTER5_TOKENIZER_FILE],
+        BackboneKind::Gpt2 if dir.join(vocab).is_file() && dir.join(merges).is_file() => vec![vocab, merges],
+        BackboneKind::Gpt2 => vec![json],
     };
     names
         .into_iter()
         .map(|name| {
-            let bytes = std::fs::read(folder.join(name)).map_err(|e| InstructError::Inconsistent {
-                path: folder.join(name),
+            let bytes = std::fs::read(dir.join(name)).map_err(|e| InstructError::Inconsistent {
+                path: dir.join(name),
                 message: format!("cannot be read: {e}"),
             })?;
             Ok((name, bytes))

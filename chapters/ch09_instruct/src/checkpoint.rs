@@ -9,7 +9,7 @@ use common::train::{CheckpointError, Saved, Task, checkpoint};
 use gpt::Gpt;
 
 use crate::InstructError;
-use crate::backbone::{Backbone, BackboneKind, CHAPTER5_TOKENIZER_FILE, GPT2_TOKENIZER_FILES, read_tokenizer};
+use crate::backbone::{Backbone, read_tokenizer, read_tokenizer_files};
 use crate::data::Example;
 use crate::tokenize::InstructionTokenizer;
 use crate::training::{Evaluation, InstructState, InstructionTuning, Setup, trainer};
@@ -40,6 +40,11 @@ fn open(path: &Path) -> Result<(PathBuf, Saved<InstructState, Evaluation>), Inst
     Ok((dir, saved))
 }
 
+/// What the run saved in `path` was made of (its configuration, backbone and data), without its weights.
+pub fn saved_state(path: &Path) -> Result<InstructState, InstructError> {
+    Ok(open(path)?.1.task)
+}
+
 /// The model saved in the run directory or checkpoint `path` by `instruct finetune`, for inference on `device`.
 pub fn load(path: &Path, device: &Device) -> Result<Instructed, InstructError> {
     let (dir, saved) = open(path)?;
@@ -60,15 +65,7 @@ pub fn load(path: &Path, device: &Device) -> Result<Instructed, InstructError> {
 pub fn resume(path: &Path, train: &[Example], val: &[Example], device: &Device) -> Result<Setup, InstructError> {
     let (dir, saved) = open(path)?;
     let state = saved.task.clone();
-    let names: &[&'static str] = match state.config.backbone {
-        BackboneKind::Gpt | BackboneKind::Scratch => &[CHAPTER5_TOKENIZER_FILE],
-        BackboneKind::Gpt2 => &GPT2_TOKENIZER_FILES,
-    };
-    let tokenizer_files = names
-        .iter()
-        .filter(|name| dir.join(name).is_file())
-        .map(|&name| Ok((name, checkpoint::read_file(&dir, name)?)))
-        .collect::<Result<Vec<_>, InstructError>>()?;
+    let tokenizer_files = read_tokenizer_files(state.config.backbone, &dir)?;
     let backbone = Backbone {
         tokenizer: read_tokenizer(state.config.backbone, &dir, &state.model)?,
         model: state.model.init(device),

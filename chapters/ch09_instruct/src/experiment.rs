@@ -177,6 +177,14 @@ pub fn majority_baseline(seed: u64) -> [BTreeMap<Family, Accuracy>; 3] {
     })
 }
 
+/// The seeds `results` were measured with, each once, in order.
+pub fn seeds_of(results: &[ArmResult]) -> Vec<u64> {
+    let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+}
+
 /// Mean and sample standard deviation.
 pub fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
@@ -192,9 +200,7 @@ pub fn markdown_table(results: &[ArmResult]) -> String {
         "| model | new items (%) | new phrasings (%) | new family (%) | validation loss | seeds |\n\
          |---|---|---|---|---|---|\n",
     );
-    let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
+    let seeds = seeds_of(results);
     let baselines: Vec<[BTreeMap<Family, Accuracy>; 3]> = seeds.iter().map(|&seed| majority_baseline(seed)).collect();
     let cell = |part: usize| {
         let (mean, std) = mean_std(&baselines.iter().map(|b| 100.0 * overall(&b[part])).collect::<Vec<_>>());

@@ -10,6 +10,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use burn::module::Module;
 use clap::{Args, Parser, Subcommand};
 use common::cli::{DeviceArgs, at_least_one, positive_number};
 use common::device::fits_in_memory;
@@ -149,7 +150,7 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
     let out = (args.out.clone()).unwrap_or_else(|| PathBuf::from(format!("runs/instruct-{}", args.backbone.name())));
     let run = RunDir::open(&out, Start::from_flags(args.resume, args.overwrite)).map_err(InstructError::from)?;
     let Setup { mut trainer, dropped } = if args.resume {
-        let saved = checkpoint::load(&run.checkpoint(), &device.clone().inner())?.state;
+        let saved = checkpoint::saved_state(&run.checkpoint())?;
         let (given, data_file) = (args.data.as_deref(), saved.config.data.as_deref());
         if let Some(given) = given.filter(|&given| Some(given) != data_file) {
             let saved = data_file.map_or("the cached download".into(), |d| d.display().to_string());
@@ -236,7 +237,14 @@ fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let instructed = checkpoint::load(&run.checkpoint(), &device.inner())?;
+    // The run keeps its last model, the one in memory: scored as it is, not read back from the checkpoint.
+    let instructed = Instructed {
+        model: trainer.model.valid(),
+        tokenizer: trainer.task.tokenizer.clone(),
+        state: trainer.task.state.clone(),
+        evaluations: trainer.evaluations.clone(),
+        dir: run.checkpoint(),
+    };
     let data = instructed.state.config.data.clone();
     score(&instructed, data.as_deref(), args.max_new_tokens, None)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::experiment::{ARMS, ArmResult, HELD_OUT_FAMILY, majority_baseline, mean_std};
+use crate::experiment::{ARMS, ArmResult, HELD_OUT_FAMILY, majority_baseline, mean_std, seeds_of};
 use crate::synthetic::Family;
 
 /// The kinds of cell in the batch diagram, with their colours.
@@ -151,10 +151,7 @@ pub fn draw_accuracy<DB: DrawingBackend>(
             ("sans-serif", 13),
         )))?;
     }
-    let mut seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
-    let baselines: Vec<_> = seeds.iter().map(|&seed| majority_baseline(seed)).collect();
+    let baselines: Vec<_> = seeds_of(results).iter().map(|&seed| majority_baseline(seed)).collect();
     let mut rows: Vec<(String, RGBColor, Vec<Vec<f64>>)> = vec![(
         "no model: the most frequent training answer".to_string(),
         RGBColor(150, 150, 150),
